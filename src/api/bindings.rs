@@ -1,0 +1,77 @@
+//! TypeScript declarations for the UI, generated from the API's Rust types with ts-rs.
+//!
+//! `ui/src/bindings/api.ts` is committed. The test below fails when it is stale; run
+//! `DBDECK_UPDATE_BINDINGS=1 cargo test -p dbdeck --lib bindings` to rewrite it.
+
+use ts_rs::{Config, TS};
+
+use super::types::*;
+use crate::audit::{AuditRecord, BadRecord, VerifyReport};
+use crate::env::{Endpoint, Engine, EnvInput, Environment, PoolProfile, Replica, ReplicaInput};
+use crate::error::{ApiError, ErrorCode};
+use crate::probe::{EndpointReport, HealthSample, TestReport};
+use crate::secrets::{KeychainStatus, SecretStatus};
+
+/// The whole generated file.
+pub fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        Request::decl(&cfg),
+        Response::decl(&cfg),
+        Event::decl(&cfg),
+        ApiError::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        AppInfo::decl(&cfg),
+        EnvSummary::decl(&cfg),
+        ImportReport::decl(&cfg),
+        ImportProblem::decl(&cfg),
+        Chart::decl(&cfg),
+        Environment::decl(&cfg),
+        EnvInput::decl(&cfg),
+        ReplicaInput::decl(&cfg),
+        Endpoint::decl(&cfg),
+        Replica::decl(&cfg),
+        Engine::decl(&cfg),
+        PoolProfile::decl(&cfg),
+        HealthSample::decl(&cfg),
+        TestReport::decl(&cfg),
+        EndpointReport::decl(&cfg),
+        KeychainStatus::decl(&cfg),
+        SecretStatus::decl(&cfg),
+        AuditRecord::decl(&cfg),
+        VerifyReport::decl(&cfg),
+        BadRecord::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\
+         // Regenerate: DBDECK_UPDATE_BINDINGS=1 cargo test -p dbdeck --lib bindings\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(d.trim());
+        out.push_str("\n\n");
+    }
+    out.trim_end().to_owned() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn committed_bindings_are_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings/api.ts");
+        let fresh = super::typescript();
+        if std::env::var_os("DBDECK_UPDATE_BINDINGS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &fresh).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings/api.ts is stale: the API types changed. Run \
+             `DBDECK_UPDATE_BINDINGS=1 cargo test -p dbdeck --lib bindings` and commit the result"
+        );
+    }
+}

@@ -1,0 +1,580 @@
+//! The one door into dbdeck's domain. The Tauri shell, the HTTP server and the CLI all turn
+//! their transport into a [`Request`] and hand it to [`Api::call`]; none of them holds domain
+//! logic. Every action that touches a database or dbdeck's own configuration goes through
+//! [`Api::audited`], which writes an intent before and an outcome after.
+
+pub mod bindings;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::broadcast;
+
+pub use types::*;
+
+use crate::audit::{AuditLog, Entry};
+use crate::chart::{Series, TimeChart};
+use crate::env::{Environment, Role, config};
+use crate::error::{ApiError, ErrorCode};
+use crate::probe::{self, EndpointReport, HealthSample, TestReport};
+use crate::secrets::{Keychain, SecretStatus, Sensitive};
+use crate::store::{Store, now_ms};
+use crate::{demo, env};
+
+/// How to open the API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    pub data_dir: PathBuf,
+    /// Set up (or refresh) the demo environment.
+    pub demo: bool,
+    /// Which door is calling, for the audit log: `cli`, `web` or `desktop`.
+    pub source: String,
+    pub health_interval: Duration,
+    /// Keychain service name; one per product, accounts are namespaced per data directory.
+    pub keychain_service: String,
+}
+
+impl ApiOptions {
+    pub fn new(data_dir: impl Into<PathBuf>, source: &str) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            demo: false,
+            source: source.to_owned(),
+            health_interval: Duration::from_secs(5),
+            keychain_service: "dbdeck".to_owned(),
+        }
+    }
+}
+
+/// Cheap to clone; all clones share one state.
+#[derive(Debug, Clone)]
+pub struct Api {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    data_dir: PathBuf,
+    store: Store,
+    audit: AuditLog,
+    keychain: Keychain,
+    events: broadcast::Sender<Event>,
+    demo: bool,
+    install_id: String,
+    health_interval: Duration,
+}
+
+const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+impl Api {
+    pub async fn open(opts: ApiOptions) -> Result<Self, ApiError> {
+        std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+            ApiError::new(ErrorCode::Store, format!("cannot create the data directory {}: {e}", opts.data_dir.display()))
+        })?;
+        let store = Store::open(&opts.data_dir).await?;
+        let install_id = store.install_id().await?;
+        let (events, _) = broadcast::channel(512);
+        let api = Api {
+            inner: Arc::new(Inner {
+                data_dir: opts.data_dir.clone(),
+                audit: AuditLog::new(store.clone(), &opts.source),
+                store,
+                keychain: Keychain::new(opts.keychain_service),
+                events,
+                demo: opts.demo,
+                install_id,
+                health_interval: opts.health_interval,
+            }),
+        };
+        if opts.demo {
+            api.ensure_demo().await?;
+        }
+        Ok(api)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    fn emit(&self, e: Event) {
+        // No subscriber is fine: the CLI has none.
+        let _ = self.inner.events.send(e);
+    }
+
+    /// The keychain account that holds the secret of `role` in environment `env`.
+    fn account(&self, env: &str, role: &Role) -> String {
+        format!("{}/{env}/{role}", self.inner.install_id)
+    }
+
+    async fn ensure_demo(&self) -> Result<(), ApiError> {
+        demo::ensure_demo_db(&self.inner.data_dir).await?;
+        if !self.inner.store.env_exists(demo::DEMO_ENV).await? {
+            self.add_env(demo::demo_input(&self.inner.data_dir), None).await?;
+        }
+        Ok(())
+    }
+
+    /// Run `work` between an intent record and an outcome record.
+    pub async fn audited<T>(
+        &self,
+        env: Option<&str>,
+        action: &str,
+        params: serde_json::Value,
+        work: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let intent = self
+            .inner
+            .audit
+            .append(Entry {
+                env: env.map(str::to_owned),
+                action: action.to_owned(),
+                params: params.clone(),
+                outcome: "started".into(),
+                detail: None,
+                intent_id: None,
+            })
+            .await?;
+        self.emit(Event::Audit { record: intent.clone() });
+        let result = work.await;
+        let (outcome, detail) = match &result {
+            Ok(_) => ("ok", None),
+            Err(e) if e.code == ErrorCode::ConfirmationRequired => ("refused", Some(e.message.clone())),
+            Err(e) => ("error", Some(e.message.clone())),
+        };
+        match self
+            .inner
+            .audit
+            .append(Entry {
+                env: env.map(str::to_owned),
+                action: action.to_owned(),
+                params,
+                outcome: outcome.into(),
+                detail,
+                intent_id: Some(intent.id),
+            })
+            .await
+        {
+            Ok(rec) => self.emit(Event::Audit { record: rec }),
+            Err(e) => tracing::error!(action, error = %e.message, "could not write the outcome audit record"),
+        }
+        result
+    }
+
+    /// Dispatch one request.
+    pub async fn call(&self, req: Request) -> Result<Response, ApiError> {
+        match req {
+            Request::AppInfo => Ok(Response::AppInfo(AppInfo {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                data_dir: self.inner.data_dir.display().to_string(),
+                demo: self.inner.demo,
+                keychain: self.inner.keychain.status().await,
+                user: self.inner.audit.actor().to_owned(),
+                health_interval_s: self.inner.health_interval.as_secs() as u32,
+            })),
+            Request::EnvList => {
+                let mut out = Vec::new();
+                for env in self.inner.store.list_envs().await? {
+                    let health = self.inner.store.latest_health(&env.name).await?;
+                    out.push(EnvSummary { env, health });
+                }
+                Ok(Response::EnvList(out))
+            }
+            Request::EnvGet { name } => Ok(Response::Env(self.inner.store.get_env(&name).await?)),
+            Request::EnvAdd { env, password } => {
+                let name = env.name.clone();
+                let params = json!({ "env": env_params(&env) });
+                let e = self.audited(Some(&name), "env.add", params, self.add_env(env, password)).await?;
+                Ok(Response::Env(e))
+            }
+            Request::EnvUpdate { name, env, password, confirm } => {
+                let params = json!({ "env": env_params(&env) });
+                let e = self
+                    .audited(Some(&name), "env.update", params, self.update_env(&name, env, password, confirm.as_deref()))
+                    .await?;
+                Ok(Response::Env(e))
+            }
+            Request::EnvRemove { name, confirm } => {
+                self.audited(Some(&name), "env.remove", json!({}), self.remove_env(&name, confirm.as_deref())).await?;
+                Ok(Response::Removed { name })
+            }
+            Request::EnvTest { name } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let report = self.audited(Some(&name), "env.test", json!({}), self.test_env(&env)).await?;
+                Ok(Response::TestReport(report))
+            }
+            Request::EnvSetPassword { name, role, password, confirm } => {
+                let params = json!({ "role": role.to_string() });
+                self.audited(Some(&name), "env.set_password", params, self.set_password(&name, &role, password, confirm.as_deref()))
+                    .await?;
+                Ok(Response::Done)
+            }
+            Request::EnvSecrets { name } => Ok(Response::Secrets(self.secrets(&name).await?)),
+            Request::EnvExport => {
+                let envs = self.inner.store.list_envs().await?;
+                let names: Vec<_> = envs.iter().map(|e| e.name.clone()).collect();
+                let toml = self
+                    .audited(None, "env.export", json!({ "environments": names }), async { Ok(config::export(&envs)) })
+                    .await?;
+                Ok(Response::Exported { toml })
+            }
+            Request::EnvImport { toml, replace } => {
+                let report = self
+                    .audited(None, "env.import", json!({ "replace": replace, "bytes": toml.len() }), self.import(&toml, replace))
+                    .await?;
+                Ok(Response::Imported(report))
+            }
+            Request::HealthHistory { name, minutes } => {
+                self.inner.store.get_env(&name).await?;
+                let since = now_ms() - i64::from(minutes.clamp(1, 60 * 24 * 90)) * 60_000;
+                Ok(Response::Health(self.inner.store.health_since(Some(&name), since).await?))
+            }
+            Request::ChartLatency { name, minutes } => Ok(Response::Chart(self.latency_chart(name.as_deref(), minutes).await?)),
+            Request::AuditList { env, limit, before_id } => Ok(Response::Audit(
+                self.inner.audit.list(env.as_deref(), limit.unwrap_or(200), before_id).await?,
+            )),
+            Request::AuditVerify => Ok(Response::Verified(self.inner.audit.verify().await?)),
+        }
+    }
+
+    async fn add_env(&self, input: env::EnvInput, password: Option<Sensitive<String>>) -> Result<Environment, ApiError> {
+        let (env, secrets) = input.into_environment(password, |e, r| self.account(e, r))?;
+        if self.inner.store.env_exists(&env.name).await? {
+            return Err(ApiError::new(ErrorCode::AlreadyExists, format!("an environment named '{}' already exists", env.name))
+                .with_hint("choose another name, or edit the existing environment"));
+        }
+        // Keychain first: if it fails, nothing is in the store that points at a missing secret.
+        let mut stored: Vec<String> = Vec::new();
+        for (role, pw) in &secrets.0 {
+            let account = self.account(&env.name, role);
+            if let Err(e) = self.inner.keychain.set(&account, pw).await {
+                for a in &stored {
+                    let _ = self.inner.keychain.delete(a).await;
+                }
+                return Err(e);
+            }
+            stored.push(account);
+        }
+        if let Err(e) = self.inner.store.insert_env(&env).await {
+            for a in &stored {
+                let _ = self.inner.keychain.delete(a).await;
+            }
+            return Err(e);
+        }
+        self.emit(Event::EnvsChanged);
+        Ok(env)
+    }
+
+    async fn update_env(
+        &self,
+        name: &str,
+        mut input: env::EnvInput,
+        password: Option<Sensitive<String>>,
+        confirm: Option<&str>,
+    ) -> Result<Environment, ApiError> {
+        let old = self.inner.store.get_env(name).await?;
+        old.guard(&format!("changing the settings of '{name}'"), confirm)?;
+        input.name = name.to_owned();
+        let (mut env, secrets) = input.into_environment(password, |e, r| self.account(e, r))?;
+        // An endpoint that keeps its role keeps its stored password unless a new one was given.
+        let old_endpoints: Vec<(Role, Option<String>)> =
+            old.endpoints().into_iter().map(|(r, e)| (r, e.secret.clone())).collect();
+        let keep = |role: &Role, ep: &mut env::Endpoint| {
+            if ep.secret.is_none() {
+                ep.secret = old_endpoints.iter().find(|(r, _)| r == role).and_then(|(_, s)| s.clone());
+            }
+        };
+        keep(&Role::Primary, &mut env.primary);
+        for r in &mut env.replicas {
+            keep(&Role::Replica(r.name.clone()), &mut r.endpoint);
+        }
+        if let Some(e) = env.pgbouncer.as_mut() {
+            keep(&Role::PgBouncer, e);
+        }
+        if let Some(e) = env.redis.as_mut() {
+            keep(&Role::Redis, e);
+        }
+        for (role, pw) in &secrets.0 {
+            self.inner.keychain.set(&self.account(name, role), pw).await?;
+        }
+        self.inner.store.update_env(&env).await?;
+        // Endpoints that are gone take their secrets with them.
+        for (role, secret) in &old_endpoints {
+            if let Some(account) = secret {
+                if env.endpoint(role).and_then(|e| e.secret.as_ref()) != Some(account) {
+                    let _ = self.inner.keychain.delete(account).await;
+                }
+            }
+        }
+        self.emit(Event::EnvsChanged);
+        Ok(env)
+    }
+
+    async fn remove_env(&self, name: &str, confirm: Option<&str>) -> Result<(), ApiError> {
+        let env = self.inner.store.get_env(name).await?;
+        env.guard(&format!("removing '{name}'"), confirm)?;
+        self.inner.store.delete_env(name).await?;
+        for (_, ep) in env.endpoints() {
+            if let Some(account) = &ep.secret {
+                if let Err(e) = self.inner.keychain.delete(account).await {
+                    tracing::warn!(env = name, error = %e.message, "could not delete a keychain entry");
+                }
+            }
+        }
+        self.emit(Event::EnvsChanged);
+        Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        name: &str,
+        role: &Role,
+        password: Sensitive<String>,
+        confirm: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let mut env = self.inner.store.get_env(name).await?;
+        env.guard(&format!("changing a password of '{name}'"), confirm)?;
+        if env.engine == env::Engine::Sqlite {
+            return Err(ApiError::invalid(format!("'{name}' is an SQLite environment; it has no password")));
+        }
+        if env.endpoint(role).is_none() {
+            return Err(ApiError::invalid(format!("environment '{name}' has no {role} endpoint")));
+        }
+        let account = self.account(name, role);
+        self.inner.keychain.set(&account, &password).await?;
+        let ep = match role {
+            Role::Primary => Some(&mut env.primary),
+            Role::Replica(n) => env.replicas.iter_mut().find(|r| &r.name == n).map(|r| &mut r.endpoint),
+            Role::PgBouncer => env.pgbouncer.as_mut(),
+            Role::Redis => env.redis.as_mut(),
+        };
+        if let Some(ep) = ep {
+            if ep.secret.as_deref() != Some(account.as_str()) {
+                ep.secret = Some(account);
+                self.inner.store.update_env(&env).await?;
+                self.emit(Event::EnvsChanged);
+            }
+        }
+        Ok(())
+    }
+
+    async fn secrets(&self, name: &str) -> Result<Vec<SecretStatus>, ApiError> {
+        let env = self.inner.store.get_env(name).await?;
+        let mut out = Vec::new();
+        for (role, ep) in env.endpoints() {
+            let Some(account) = &ep.secret else { continue };
+            let (stored, error) = match self.inner.keychain.get(account).await {
+                Ok(v) => (v.is_some(), None),
+                Err(e) => (false, Some(e.message)),
+            };
+            out.push(SecretStatus { role: role.to_string(), account: account.clone(), stored, error });
+        }
+        Ok(out)
+    }
+
+    async fn probe_endpoint(&self, env: &Environment, role: &Role, ep: &env::Endpoint) -> EndpointReport {
+        let password = match &ep.secret {
+            Some(account) => match self.inner.keychain.require(account, &env.name, &role.to_string()).await {
+                Ok(p) => Some(p),
+                Err(e) => return probe::failed(role, ep, e),
+            },
+            None => None,
+        };
+        probe::probe(env, role, ep, password).await
+    }
+
+    async fn test_env(&self, env: &Environment) -> Result<TestReport, ApiError> {
+        let endpoints = env.endpoints();
+        let reports =
+            futures_util::future::join_all(endpoints.iter().map(|(role, ep)| self.probe_endpoint(env, role, ep))).await;
+        let as_of_ms = now_ms();
+        if let Some(primary) = reports.first() {
+            let sample = primary.to_sample(&env.name, as_of_ms);
+            self.inner.store.insert_health(&sample).await?;
+            self.emit(Event::Health { sample });
+        }
+        let ok = reports.iter().all(|r| r.ok);
+        let report = TestReport { env: env.name.clone(), ok, as_of_ms, endpoints: reports };
+        if ok {
+            Ok(report)
+        } else {
+            // The audit outcome records the failure, but the caller still gets the whole report.
+            let failed: Vec<String> = report
+                .endpoints
+                .iter()
+                .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {}", r.role, e.message)))
+                .collect();
+            tracing::info!(env = %env.name, failures = %failed.join("; "), "environment test found problems");
+            Ok(report)
+        }
+    }
+
+    async fn import(&self, text: &str, replace: bool) -> Result<ImportReport, ApiError> {
+        let parsed = match config::parse(text) {
+            Ok(p) => p,
+            Err(problems) => return Ok(ImportReport { added: vec![], replaced: vec![], problems }),
+        };
+        let mut problems = Vec::new();
+        let mut envs = Vec::new();
+        let (mut added, mut replaced) = (Vec::new(), Vec::new());
+        for item in parsed {
+            let name = item.input.name.clone();
+            let exists = self.inner.store.env_exists(&name).await?;
+            if exists && !replace {
+                problems.push(ImportProblem {
+                    line: item.line,
+                    message: format!("environment '{name}' already exists (import with replace to overwrite it)"),
+                });
+                continue;
+            }
+            if exists {
+                let old = self.inner.store.get_env(&name).await?;
+                if old.is_prod() {
+                    problems.push(ImportProblem {
+                        line: item.line,
+                        message: format!("environment '{name}' is prod; change it with `dbdeck env update`, which asks for confirmation"),
+                    });
+                    continue;
+                }
+            }
+            let (mut env, _) = item.input.into_environment(None, |e, r| self.account(e, r))?;
+            for role in &item.keychain_roles {
+                let account = self.account(&env.name, role);
+                match role {
+                    Role::Primary => env.primary.secret = Some(account),
+                    Role::Replica(n) => {
+                        if let Some(r) = env.replicas.iter_mut().find(|r| &r.name == n) {
+                            r.endpoint.secret = Some(account);
+                        }
+                    }
+                    Role::PgBouncer => {
+                        if let Some(e) = env.pgbouncer.as_mut() {
+                            e.secret = Some(account);
+                        }
+                    }
+                    Role::Redis => {
+                        if let Some(e) = env.redis.as_mut() {
+                            e.secret = Some(account);
+                        }
+                    }
+                }
+            }
+            if exists { replaced.push(name) } else { added.push(name) }
+            envs.push(env);
+        }
+        if !problems.is_empty() {
+            return Ok(ImportReport { added: vec![], replaced: vec![], problems });
+        }
+        self.inner.store.upsert_envs(&envs).await?;
+        self.emit(Event::EnvsChanged);
+        Ok(ImportReport { added, replaced, problems })
+    }
+
+    async fn latency_chart(&self, name: Option<&str>, minutes: u32) -> Result<Chart, ApiError> {
+        let minutes = minutes.clamp(1, 60 * 24 * 90);
+        let to_ms = now_ms();
+        let from_ms = to_ms - i64::from(minutes) * 60_000;
+        let envs = match name {
+            Some(n) => vec![self.inner.store.get_env(n).await?],
+            None => self.inner.store.list_envs().await?,
+        };
+        let samples = self.inner.store.health_since(name, from_ms).await?;
+        let as_of_ms = samples.iter().map(|s| s.ts_ms).max();
+        let series: Vec<Series> = envs
+            .iter()
+            .map(|e| Series {
+                name: e.name.clone(),
+                colour: Some(e.colour.clone()),
+                points: samples
+                    .iter()
+                    .filter(|s| s.env == e.name)
+                    .map(|s| (s.ts_ms, if s.reachable { s.latency_ms } else { None }))
+                    .collect(),
+            })
+            .collect();
+        let names = series.iter().map(|s| s.name.clone()).collect();
+        let chart = TimeChart { unit: "ms".into(), from_ms, to_ms, series, width: 860, height: 260 };
+        let svg = tokio::task::spawn_blocking(move || chart.to_svg())
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("while drawing the latency chart: {e}")))?;
+        let title = match name {
+            Some(n) => format!("Round-trip latency of {n}, last {}", humanise_minutes(minutes)),
+            None => format!("Round-trip latency, last {}", humanise_minutes(minutes)),
+        };
+        Ok(Chart { title, svg, as_of_ms, series: names })
+    }
+
+    /// One health check of every environment's primary, stored and broadcast.
+    pub async fn check_health_once(&self) -> Result<Vec<HealthSample>, ApiError> {
+        let envs = self.inner.store.list_envs().await?;
+        let reports = futures_util::future::join_all(envs.iter().map(|e| self.probe_endpoint(e, &Role::Primary, &e.primary))).await;
+        let ts = now_ms();
+        let mut out = Vec::new();
+        for (env, report) in envs.iter().zip(reports) {
+            let sample = report.to_sample(&env.name, ts);
+            // An environment removed while its probe ran has nowhere to go.
+            if self.inner.store.env_exists(&env.name).await? {
+                self.inner.store.insert_health(&sample).await?;
+                self.emit(Event::Health { sample: sample.clone() });
+            }
+            out.push(sample);
+        }
+        Ok(out)
+    }
+
+    /// Check every environment's health on a schedule until the returned task is aborted.
+    /// A failing environment never stops the others; a failing store is logged and retried.
+    pub fn spawn_health_checks(&self) -> tokio::task::JoinHandle<()> {
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(api.inner.health_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut rounds: u64 = 0;
+            loop {
+                tick.tick().await;
+                if let Err(e) = api.check_health_once().await {
+                    tracing::warn!(error = %e.message, "health round failed");
+                }
+                rounds += 1;
+                if rounds % 720 == 1 {
+                    if let Err(e) = api.inner.store.prune_health(HEALTH_RETENTION).await {
+                        tracing::warn!(error = %e.message, "pruning health history failed");
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// What of an environment input is safe to keep in the audit log forever: URLs with any
+/// password masked.
+fn env_params(e: &env::EnvInput) -> serde_json::Value {
+    json!({
+        "name": e.name,
+        "kind": e.kind,
+        "url": env::redact_url(&e.url),
+        "replicas": e.replicas.iter().map(|r| json!({"name": r.name, "url": env::redact_url(&r.url)})).collect::<Vec<_>>(),
+        "pgbouncer": e.pgbouncer.as_deref().map(env::redact_url),
+        "redis": e.redis.as_deref().map(env::redact_url),
+        "patroni": e.patroni,
+    })
+}
+
+fn humanise_minutes(m: u32) -> String {
+    match m {
+        m if m % 1440 == 0 => format!("{} d", m / 1440),
+        m if m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
+}

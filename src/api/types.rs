@@ -1,0 +1,174 @@
+//! The wire types of dbdeck's one API: what a door (Tauri, HTTP, CLI) sends in and gets back.
+//!
+//! These types are the contract with the UI. TypeScript declarations are generated from them
+//! into `ui/src/bindings/api.ts` (see `crate::api::bindings`); change them here, never there.
+//! Nothing secret may appear in a type that is serialised: passwords only travel inwards, as
+//! [`Sensitive`], which can be deserialised but not serialised.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::{AuditRecord, VerifyReport};
+use crate::env::{EnvInput, Environment, Role};
+use crate::probe::{HealthSample, TestReport};
+use crate::secrets::{KeychainStatus, SecretStatus, Sensitive};
+
+/// One call into dbdeck. Tagged by `op` on the wire: `{"op":"env_test","name":"demo"}`.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Version, data directory, keychain availability, whether the demo is loaded.
+    AppInfo,
+    /// Every environment with its latest health sample.
+    EnvList,
+    /// One environment by name.
+    EnvGet { name: String },
+    /// Add an environment. A password in any URL, or in `password`, goes to the keychain.
+    EnvAdd {
+        env: EnvInput,
+        #[serde(default)]
+        #[ts(optional)]
+        password: Option<Sensitive<String>>,
+    },
+    /// Replace an environment's settings (the name stays). Needs `confirm` = name on prod.
+    EnvUpdate {
+        name: String,
+        env: EnvInput,
+        #[serde(default)]
+        #[ts(optional)]
+        password: Option<Sensitive<String>>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Remove an environment and its keychain entries. Needs `confirm` = name on prod.
+    EnvRemove {
+        name: String,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Connect to the environment's primary (and replicas) and report what was found.
+    EnvTest { name: String },
+    /// Store a password for one endpoint of an environment in the keychain.
+    EnvSetPassword {
+        name: String,
+        role: Role,
+        password: Sensitive<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Which endpoints need a secret, and whether the keychain has it.
+    EnvSecrets { name: String },
+    /// All environments as TOML, with no secrets.
+    EnvExport,
+    /// Read environments from TOML. Problems are reported with their line; nothing is
+    /// written unless the whole document is valid.
+    EnvImport {
+        toml: String,
+        /// Replace environments that already exist (default: report them as problems).
+        #[serde(default)]
+        replace: bool,
+    },
+    /// Health samples of one environment over the last `minutes`.
+    HealthHistory { name: String, minutes: u32 },
+    /// A chart (SVG) of connection latency over the last `minutes`, one series per
+    /// environment, or only `name` when given.
+    ChartLatency {
+        #[serde(default)]
+        #[ts(optional)]
+        name: Option<String>,
+        minutes: u32,
+    },
+    /// The newest audit records first; `before_id` pages backwards.
+    AuditList {
+        #[serde(default)]
+        #[ts(optional)]
+        env: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        limit: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        before_id: Option<i64>,
+    },
+    /// Walk the audit hash chain.
+    AuditVerify,
+}
+
+/// What a call returns. Tagged by `kind`, with the value under `data`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Response {
+    AppInfo(AppInfo),
+    EnvList(Vec<EnvSummary>),
+    Env(Environment),
+    Removed { name: String },
+    TestReport(TestReport),
+    Secrets(Vec<SecretStatus>),
+    Exported { toml: String },
+    Imported(ImportReport),
+    Health(Vec<HealthSample>),
+    Chart(Chart),
+    Audit(Vec<AuditRecord>),
+    Verified(VerifyReport),
+    Done,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    /// True when the demo environment was set up for this run (`--demo`).
+    pub demo: bool,
+    pub keychain: KeychainStatus,
+    /// OS user recorded as the actor in the audit log.
+    pub user: String,
+    /// Seconds between health checks of each environment.
+    pub health_interval_s: u32,
+}
+
+/// An environment and the last thing known about its health.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EnvSummary {
+    pub env: Environment,
+    pub health: Option<HealthSample>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImportReport {
+    pub added: Vec<String>,
+    pub replaced: Vec<String>,
+    /// Empty when the import succeeded; when not empty nothing was written.
+    pub problems: Vec<ImportProblem>,
+}
+
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// 1-based line in the TOML document, when the problem has a place.
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// A rendered chart. `svg` is a complete standalone SVG document produced by plotters.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Chart {
+    pub title: String,
+    pub svg: String,
+    /// Unix milliseconds of the newest point, for the "as of" label.
+    pub as_of_ms: Option<i64>,
+    pub series: Vec<String>,
+}
+
+/// Pushed to every subscriber (SSE in the browser, a Tauri channel in the desktop).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A health check of an environment finished.
+    Health { sample: HealthSample },
+    /// Environments were added, changed or removed; reload the list.
+    EnvsChanged,
+    /// An audit record was appended.
+    Audit { record: AuditRecord },
+}

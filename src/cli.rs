@@ -1,0 +1,522 @@
+//! The CLI door: `dbdeck <command> [--format table|json]`.
+//!
+//! Each command builds a [`Request`], calls the API, and prints the response — a table for
+//! people, JSON for scripts (the same JSON the other doors get). Exit codes: 0 success, 1 the
+//! action failed or found problems, 2 bad usage. No domain logic lives here.
+
+use std::io::{IsTerminal, Read};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::{Api, ApiOptions, Request, Response};
+use crate::env::{EnvInput, ReplicaInput, Role};
+use crate::error::ApiError;
+use crate::secrets::Sensitive;
+
+#[derive(Debug, Parser)]
+#[command(name = "dbdeck", version, about = "Administration console for PostgreSQL and SQLite environments")]
+pub struct Cli {
+    /// Folder for the store, logs and demo database (default: the OS data directory).
+    #[arg(long, global = true, env = "DBDECK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage environments.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Serve the UI and API to a browser on this machine.
+    Serve(ServeArgs),
+    /// Read and verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Add an environment. A password in a URL or on stdin goes to the OS keychain.
+    Add(AddArgs),
+    /// List environments with their last health check.
+    List,
+    /// Show one environment.
+    Show { name: String },
+    /// Connect to every endpoint and report latency, version, role and TLS.
+    Test { name: String },
+    /// Remove an environment and its keychain entries.
+    Remove {
+        name: String,
+        /// Required for prod: the environment's name.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+    /// Store the password of one endpoint in the OS keychain (read from stdin).
+    SetPassword {
+        name: String,
+        /// primary, replica:NAME, pgbouncer or redis.
+        #[arg(long, default_value = "primary")]
+        role: String,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+    /// Show which endpoints have a password in the keychain.
+    Secrets { name: String },
+    /// Write all environments as TOML (no secrets).
+    Export {
+        /// Write to a file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Read environments from a TOML file (`-` for stdin). All or nothing.
+    Import {
+        file: PathBuf,
+        /// Overwrite environments that already exist (never prod).
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    pub name: String,
+    /// dev, staging, prod or a custom word.
+    #[arg(long, default_value = "dev")]
+    pub kind: String,
+    /// postgres://user@host:port/db or sqlite:///path/file.db
+    #[arg(long)]
+    pub url: String,
+    /// #rrggbb (prod is always red).
+    #[arg(long)]
+    pub colour: Option<String>,
+    /// A streaming replica, NAME=URL; repeat for more.
+    #[arg(long = "replica", value_name = "NAME=URL")]
+    pub replicas: Vec<String>,
+    #[arg(long)]
+    pub pgbouncer: Option<String>,
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// Patroni REST API base URL.
+    #[arg(long)]
+    pub patroni: Option<String>,
+    /// Read the primary's password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Add and show the demo environment (an SQLite database in the data directory).
+    #[arg(long)]
+    pub demo: bool,
+    /// Address to listen on. Anything but loopback exposes dbdeck to your network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port; 0 picks a free one.
+    #[arg(long, default_value_t = 7878)]
+    pub port: u16,
+    /// Seconds between health checks of each environment.
+    #[arg(long, default_value_t = 5)]
+    pub health_interval: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Show the newest records first.
+    List {
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Walk the hash chain; exit 1 naming the first bad record.
+    Verify,
+}
+
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("dev", "dbdeck", "dbdeck")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".dbdeck"))
+}
+
+fn read_stdin_secret() -> Result<Sensitive<String>, ApiError> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| ApiError::invalid(format!("cannot read the password from stdin: {e}")))?;
+    let s = s.trim_end_matches(['\n', '\r']).to_owned();
+    if s.is_empty() {
+        return Err(ApiError::invalid("no password on stdin").with_hint("pipe it in: `printf %s \"$PW\" | dbdeck …`"));
+    }
+    Ok(Sensitive::new(s))
+}
+
+/// Run a parsed command. Returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    crate::logging::init(&data_dir);
+    let format = cli.format;
+    match dispatch(cli, data_dir).await {
+        Ok(code) => code,
+        Err(e) => {
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "error": e }));
+            } else {
+                eprintln!("{}", e.render());
+            }
+            1
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
+    if let Command::Serve(args) = cli.command {
+        return serve(args, data_dir).await;
+    }
+    let api = Api::open(ApiOptions::new(&data_dir, "cli")).await?;
+    let req = match cli.command {
+        Command::Env(c) => match c {
+            EnvCommand::Add(a) => {
+                let password = if a.password_stdin { Some(read_stdin_secret()?) } else { None };
+                let replicas = a
+                    .replicas
+                    .iter()
+                    .map(|r| {
+                        r.split_once('=')
+                            .map(|(n, u)| ReplicaInput { name: n.to_owned(), url: u.to_owned() })
+                            .ok_or_else(|| ApiError::invalid(format!("--replica expects NAME=URL, got '{}'", crate::env::redact_url(r))))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Request::EnvAdd {
+                    env: EnvInput {
+                        name: a.name,
+                        kind: a.kind,
+                        colour: a.colour,
+                        url: a.url,
+                        replicas,
+                        pgbouncer: a.pgbouncer,
+                        redis: a.redis,
+                        patroni: a.patroni,
+                        pool: None,
+                    },
+                    password,
+                }
+            }
+            EnvCommand::List => Request::EnvList,
+            EnvCommand::Show { name } => Request::EnvGet { name },
+            EnvCommand::Test { name } => Request::EnvTest { name },
+            EnvCommand::Remove { name, confirm } => Request::EnvRemove { name, confirm },
+            EnvCommand::SetPassword { name, role, password_stdin: _, confirm } => Request::EnvSetPassword {
+                name,
+                role: role.parse::<Role>()?,
+                password: read_stdin_secret()?,
+                confirm,
+            },
+            EnvCommand::Secrets { name } => Request::EnvSecrets { name },
+            EnvCommand::Export { output } => {
+                let resp = api.call(Request::EnvExport).await?;
+                if let (Some(path), Response::Exported { toml }) = (&output, &resp) {
+                    std::fs::write(path, toml)
+                        .map_err(|e| ApiError::invalid(format!("cannot write {}: {e}", path.display())))?;
+                    eprintln!("wrote {}", path.display());
+                    return Ok(0);
+                }
+                return Ok(print(cli.format, &resp));
+            }
+            EnvCommand::Import { file, replace } => {
+                let toml = if file.as_os_str() == "-" {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).map_err(|e| ApiError::invalid(format!("reading stdin: {e}")))?;
+                    s
+                } else {
+                    std::fs::read_to_string(&file)
+                        .map_err(|e| ApiError::invalid(format!("cannot read {}: {e}", file.display())))?
+                };
+                Request::EnvImport { toml, replace }
+            }
+        },
+        Command::Audit(c) => match c {
+            AuditCommand::List { env, limit } => Request::AuditList { env, limit: Some(limit), before_id: None },
+            AuditCommand::Verify => Request::AuditVerify,
+        },
+        Command::Serve(_) => unreachable!("handled above"),
+    };
+    let resp = api.call(req).await?;
+    let code = print(cli.format, &resp);
+    api.store().close().await;
+    Ok(code)
+}
+
+async fn serve(args: ServeArgs, data_dir: PathBuf) -> Result<i32, ApiError> {
+    let mut opts = ApiOptions::new(&data_dir, "web");
+    opts.demo = args.demo;
+    opts.health_interval = std::time::Duration::from_secs(args.health_interval.max(1));
+    let api = Api::open(opts).await?;
+    let server = crate::serve::start(api.clone(), SocketAddr::new(args.bind, args.port))
+        .await
+        .map_err(|e| {
+            ApiError::new(crate::ErrorCode::InvalidInput, format!("cannot listen on {}:{}: {e}", args.bind, args.port))
+                .with_hint("pick another --port, or --port 0 for a free one")
+        })?;
+    // First line of stdout: the URL with this run's token. Scripts and tests read it.
+    println!("{}", server.url());
+    if !args.bind.is_loopback() {
+        eprintln!("warning: listening on {}, reachable from your network; the token is the only protection", args.bind);
+    }
+    tracing::info!(addr = %server.addr, demo = args.demo, "serving");
+    let health = api.spawn_health_checks();
+    tokio::select! {
+        r = server.handle => {
+            health.abort();
+            match r {
+                Ok(Ok(())) => Ok(0),
+                Ok(Err(e)) => Err(ApiError::new(crate::ErrorCode::Internal, format!("the server stopped: {e}"))),
+                Err(e) => Err(ApiError::new(crate::ErrorCode::Internal, format!("the server stopped: {e}"))),
+            }
+        }
+        _ = shutdown_signal() => {
+            health.abort();
+            api.store().close().await;
+            Ok(0)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Print a response; returns the exit code it implies.
+fn print(format: Format, resp: &Response) -> i32 {
+    let code = exit_code(resp);
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(resp).expect("responses serialise"));
+        return code;
+    }
+    let colour = std::io::stdout().is_terminal();
+    let paint = |ok: bool, s: &str| -> String {
+        if !colour {
+            s.to_owned()
+        } else if ok {
+            format!("\x1b[32m{s}\x1b[0m")
+        } else {
+            format!("\x1b[31m{s}\x1b[0m")
+        }
+    };
+    match resp {
+        Response::EnvList(list) => {
+            if list.is_empty() {
+                println!("No environments yet. Add one with `dbdeck env add NAME --url URL`, or run `dbdeck serve --demo`.");
+            } else {
+                let rows = list
+                    .iter()
+                    .map(|s| {
+                        let h = s.health.as_ref();
+                        vec![
+                            s.env.name.clone(),
+                            s.env.kind.clone(),
+                            crate::env::redact_url(&s.env.primary.url),
+                            h.map_or("never checked".into(), |h| if h.reachable { paint(true, "ok") } else { paint(false, "down") }),
+                            h.and_then(|h| h.latency_ms).map_or("-".into(), |l| format!("{l:.2} ms")),
+                            h.and_then(|h| h.role.clone()).unwrap_or_else(|| "-".into()),
+                            h.and_then(|h| h.server_version.clone()).unwrap_or_else(|| "-".into()),
+                        ]
+                    })
+                    .collect();
+                table(&["NAME", "KIND", "PRIMARY", "HEALTH", "LATENCY", "ROLE", "VERSION"], rows);
+            }
+        }
+        Response::Env(e) => {
+            println!("name:      {}", e.name);
+            println!("kind:      {}{}", e.kind, if e.is_prod() { "  (write actions need --confirm NAME)" } else { "" });
+            println!("colour:    {}", e.colour);
+            println!("engine:    {:?}", e.engine);
+            println!("primary:   {}{}", e.primary.url, if e.primary.secret.is_some() { "  [password in keychain]" } else { "" });
+            for r in &e.replicas {
+                println!("replica:   {} = {}", r.name, r.endpoint.url);
+            }
+            if let Some(p) = &e.pgbouncer {
+                println!("pgbouncer: {}", p.url);
+            }
+            if let Some(p) = &e.redis {
+                println!("redis:     {}", p.url);
+            }
+            if let Some(p) = &e.patroni {
+                println!("patroni:   {p}");
+            }
+            let p = &e.pool;
+            println!(
+                "pool:      max {} · min {} · acquire timeout {} ms · connect timeout {} ms · idle {} s · lifetime {} s",
+                p.max_connections, p.min_connections, p.acquire_timeout_ms, p.connect_timeout_ms, p.idle_timeout_s, p.max_lifetime_s
+            );
+        }
+        Response::Removed { name } => println!("removed {name}"),
+        Response::TestReport(r) => {
+            let rows = r
+                .endpoints
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.role.to_string(),
+                        e.target.clone(),
+                        if e.ok { paint(true, "ok") } else { paint(false, "FAILED") },
+                        e.latency_ms.map_or("-".into(), |l| format!("{l:.2} ms")),
+                        e.connect_ms.map_or("-".into(), |l| format!("{l:.1} ms")),
+                        e.server_version.clone().unwrap_or_else(|| "-".into()),
+                        e.standby.map_or("-".into(), |s| if s { "standby".into() } else { "primary".into() }),
+                        e.tls.clone().unwrap_or_else(|| "n/a".into()),
+                    ]
+                })
+                .collect();
+            table(&["ROLE", "TARGET", "RESULT", "LATENCY", "CONNECT", "VERSION", "IS", "TLS"], rows);
+            for e in &r.endpoints {
+                if let Some(err) = &e.error {
+                    eprintln!("{}: {}", e.role, err.render().trim_start_matches("error: "));
+                }
+            }
+        }
+        Response::Secrets(list) => {
+            if list.is_empty() {
+                println!("No endpoint of this environment uses a password.");
+            }
+            let rows = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.role.clone(),
+                        s.account.clone(),
+                        if s.stored { paint(true, "stored") } else { paint(false, "missing") },
+                        s.error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(&["ROLE", "KEYCHAIN ACCOUNT", "STATUS", "ERROR"], rows);
+        }
+        Response::Exported { toml } => print!("{toml}"),
+        Response::Imported(r) => {
+            for p in &r.problems {
+                match p.line {
+                    Some(l) => eprintln!("line {l}: {}", p.message),
+                    None => eprintln!("{}", p.message),
+                }
+            }
+            if r.problems.is_empty() {
+                println!("imported: {} added, {} replaced", r.added.len(), r.replaced.len());
+                for n in &r.added {
+                    println!("  + {n}");
+                }
+                for n in &r.replaced {
+                    println!("  ~ {n}");
+                }
+            } else {
+                eprintln!("nothing was imported ({} problem{})", r.problems.len(), if r.problems.len() == 1 { "" } else { "s" });
+            }
+        }
+        Response::Audit(records) => {
+            let rows = records
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.ts.clone(),
+                        format!("{} ({})", r.actor, r.source),
+                        r.env.clone().unwrap_or_else(|| "-".into()),
+                        r.action.clone(),
+                        r.outcome.clone(),
+                        r.detail.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            table(&["ID", "TIME", "WHO", "ENV", "ACTION", "OUTCOME", "DETAIL"], rows);
+        }
+        Response::Verified(v) => {
+            if v.ok {
+                println!("audit chain ok: {} records, head {}", v.records, &v.head_hash[..16]);
+            } else if let Some(b) = &v.first_bad {
+                println!("{}: record {}: {}", paint(false, "audit chain BROKEN"), b.id, b.reason);
+            }
+        }
+        Response::Health(samples) => {
+            let rows = samples
+                .iter()
+                .map(|s| vec![s.ts_ms.to_string(), s.reachable.to_string(), s.latency_ms.map_or("-".into(), |l| format!("{l:.2}"))])
+                .collect();
+            table(&["TS_MS", "REACHABLE", "LATENCY_MS"], rows);
+        }
+        Response::Chart(c) => print!("{}", c.svg),
+        Response::AppInfo(a) => println!("dbdeck {} · data {} · keychain {}", a.version, a.data_dir, a.keychain.backend),
+        Response::Done => println!("done"),
+    }
+    code
+}
+
+fn exit_code(resp: &Response) -> i32 {
+    match resp {
+        Response::TestReport(r) if !r.ok => 1,
+        Response::Verified(v) if !v.ok => 1,
+        Response::Imported(r) if !r.problems.is_empty() => 1,
+        _ => 0,
+    }
+}
+
+fn visible_len(s: &str) -> usize {
+    // Colour codes take no columns.
+    let mut n = 0;
+    let mut in_esc = false;
+    for c in s.chars() {
+        match (in_esc, c) {
+            (false, '\x1b') => in_esc = true,
+            (true, 'm') => in_esc = false,
+            (true, _) => {}
+            _ => n += 1,
+        }
+    }
+    n
+}
+
+fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(visible_len(c));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(widths[i] - visible_len(c) + 2));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(headers.iter().map(|h| (*h).to_owned()).collect());
+    for r in rows {
+        line(r);
+    }
+}

@@ -1,0 +1,204 @@
+//! The demo environment: a realistic SQLite shop database in the data directory, so a newcomer
+//! sees dbdeck work with no server at all.
+//!
+//! It is created once (idempotent) and deterministic: the same rows on every machine, made by a
+//! small seeded generator rather than random data, so screenshots and tests are stable. It is
+//! an ordinary environment of kind `dev`; nothing in dbdeck treats it specially afterwards.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::env::{EnvInput, PoolProfile};
+use crate::error::{ApiError, ErrorCode};
+
+pub const DEMO_ENV: &str = "demo";
+pub const CUSTOMERS: u32 = 2_000;
+pub const PRODUCTS: u32 = 250;
+pub const ORDERS: u32 = 8_000;
+
+pub fn demo_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo.db")
+}
+
+/// The environment the demo adds.
+pub fn demo_input(data_dir: &Path) -> EnvInput {
+    EnvInput {
+        name: DEMO_ENV.to_owned(),
+        kind: "dev".to_owned(),
+        colour: Some("#0d9488".to_owned()),
+        url: format!("sqlite://{}", demo_path(data_dir).display()),
+        replicas: vec![],
+        pgbouncer: None,
+        redis: None,
+        patroni: None,
+        pool: Some(PoolProfile::for_kind("dev")),
+    }
+}
+
+/// A tiny deterministic generator (xorshift64*), enough for plausible demo rows.
+struct Seq(u64);
+impl Seq {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+const FIRST: &[&str] = &["Ada", "Grace", "Linus", "Margaret", "Edsger", "Barbara", "Ken", "Frances", "Donald", "Radia", "Tim", "Anita", "Niklaus", "Sophie", "Jean", "Hedy"];
+const LAST: &[&str] = &["Lovelace", "Hopper", "Torvalds", "Hamilton", "Dijkstra", "Liskov", "Thompson", "Allen", "Knuth", "Perlman", "Berners-Lee", "Borg", "Wirth", "Wilson", "Bartik", "Lamarr"];
+const CITIES: &[&str] = &["Lisbon", "Oslo", "Nairobi", "Osaka", "Lima", "Tallinn", "Austin", "Dublin", "Pune", "Porto Alegre"];
+const ADJ: &[&str] = &["Quiet", "Rapid", "Sturdy", "Compact", "Bright", "Classic", "Modular", "Smart"];
+const THING: &[&str] = &["Keyboard", "Lamp", "Backpack", "Kettle", "Monitor Arm", "Notebook", "Headset", "Desk Mat", "Router", "Chair"];
+const STATUS: &[&str] = &["paid", "paid", "paid", "shipped", "shipped", "delivered", "delivered", "delivered", "refunded", "pending"];
+
+/// Create the demo database if it is not there yet. Returns its path.
+pub async fn ensure_demo_db(data_dir: &Path) -> Result<PathBuf, ApiError> {
+    let path = demo_path(data_dir);
+    let fail = |e: sqlx::Error| ApiError::new(ErrorCode::Store, format!("while creating the demo database {}: {e}", path.display()));
+    let mut conn = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(fail)?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .map_err(fail)?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'orders'")
+        .fetch_optional(&mut conn)
+        .await
+        .map_err(fail)?;
+    if exists == Some(1) {
+        return Ok(path);
+    }
+    let mut tx = conn.begin().await.map_err(fail)?;
+    sqlx::raw_sql(
+        "CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            email TEXT NOT NULL UNIQUE,
+            city TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE products (
+            id INTEGER PRIMARY KEY,
+            sku TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            price_cents INTEGER NOT NULL CHECK (price_cents > 0),
+            stock INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE orders (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers (id),
+            status TEXT NOT NULL,
+            placed_at TEXT NOT NULL,
+            total_cents INTEGER NOT NULL
+        );
+        CREATE TABLE order_items (
+            order_id INTEGER NOT NULL REFERENCES orders (id),
+            product_id INTEGER NOT NULL REFERENCES products (id),
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            price_cents INTEGER NOT NULL,
+            PRIMARY KEY (order_id, product_id)
+        );
+        CREATE INDEX orders_customer ON orders (customer_id);
+        CREATE INDEX orders_placed_at ON orders (placed_at);",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+
+    let mut g = Seq(0x9E37_79B9_7F4A_7C15);
+    let day0 = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date");
+    for id in 1..=CUSTOMERS {
+        let (f, l, city) = (g.pick(FIRST), g.pick(LAST), g.pick(CITIES));
+        let created = day0 + chrono::Days::new(g.below(600));
+        sqlx::query("INSERT INTO customers (id, name, email, city, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(format!("{f} {l}"))
+            .bind(format!("{}.{}{id}@example.com", f.to_lowercase(), l.to_lowercase()))
+            .bind(city)
+            .bind(created.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
+    let mut prices = Vec::with_capacity(PRODUCTS as usize);
+    for id in 1..=PRODUCTS {
+        let price = 499 + g.below(30_000) as i64;
+        prices.push(price);
+        sqlx::query("INSERT INTO products (id, sku, name, price_cents, stock) VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(format!("SKU-{id:05}"))
+            .bind(format!("{} {}", g.pick(ADJ), g.pick(THING)))
+            .bind(price)
+            .bind(g.below(500) as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
+    for id in 1..=ORDERS {
+        let customer = 1 + g.below(u64::from(CUSTOMERS));
+        let mut lines: Vec<(u64, i64, i64)> = Vec::new();
+        for _ in 0..1 + g.below(4) {
+            let product = 1 + g.below(u64::from(PRODUCTS));
+            if lines.iter().any(|l| l.0 == product) {
+                continue;
+            }
+            lines.push((product, 1 + g.below(3) as i64, prices[(product - 1) as usize]));
+        }
+        let total: i64 = lines.iter().map(|(_, q, p)| q * p).sum();
+        let placed = day0 + chrono::Days::new(30 + g.below(660));
+        sqlx::query("INSERT INTO orders (id, customer_id, status, placed_at, total_cents) VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(customer as i64)
+            .bind(g.pick(STATUS))
+            .bind(placed.to_string())
+            .bind(total)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        for (product, qty, price) in lines {
+            sqlx::query("INSERT INTO order_items (order_id, product_id, quantity, price_cents) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(product as i64)
+                .bind(qty)
+                .bind(price)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+    }
+    tx.commit().await.map_err(fail)?;
+    sqlx::query("ANALYZE").execute(&mut conn).await.map_err(fail)?;
+    let _ = conn.close().await;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_db_is_created_once_with_thousands_of_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = ensure_demo_db(dir.path()).await.unwrap();
+        let p2 = ensure_demo_db(dir.path()).await.unwrap();
+        assert_eq!(p, p2);
+        let mut c = SqliteConnectOptions::new().filename(&p).connect().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&mut c).await.unwrap();
+        assert_eq!(n, i64::from(ORDERS), "a second call must not insert again");
+        let items: i64 = sqlx::query_scalar("SELECT count(*) FROM order_items").fetch_one(&mut c).await.unwrap();
+        assert!(items > i64::from(ORDERS), "orders have one to four lines");
+    }
+}

@@ -1,0 +1,242 @@
+//! Environments as TOML: `dbdeck env export` and `dbdeck env import`.
+//!
+//! The document holds no secret. For each endpoint that had a password it lists the role under
+//! `keychain`, so the importing machine knows which passwords it must be given. Import is all
+//! or nothing: every problem is reported with its line, and nothing is written unless there is
+//! none.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EnvInput, Environment, Field, PoolProfile, ReplicaInput, Role};
+use crate::api::ImportProblem;
+
+/// One `[env.NAME]` table.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvToml {
+    kind: toml::Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    colour: Option<toml::Spanned<String>>,
+    url: toml::Spanned<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    replicas: Vec<toml::Spanned<ReplicaInput>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pgbouncer: Option<toml::Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redis: Option<toml::Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    patroni: Option<toml::Spanned<String>>,
+    /// Roles whose password lives in the keychain (never the password itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    keychain: Vec<toml::Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool: Option<toml::Spanned<PoolProfile>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(default)]
+    env: BTreeMap<String, toml::Spanned<EnvToml>>,
+}
+
+const HEADER: &str = "# dbdeck environments. Passwords are not in this file: the roles listed under `keychain`\n\
+# need one in the OS keychain of the machine that imports it (dbdeck env set-password).\n\n";
+
+pub fn export(envs: &[Environment]) -> String {
+    let s = |v: &str| toml::Spanned::new(0..0, v.to_owned());
+    let doc = Document {
+        env: envs
+            .iter()
+            .map(|e| {
+                let t = EnvToml {
+                    kind: s(&e.kind),
+                    colour: Some(s(&e.colour)),
+                    url: s(&e.primary.url),
+                    replicas: e
+                        .replicas
+                        .iter()
+                        .map(|r| toml::Spanned::new(0..0, ReplicaInput { name: r.name.clone(), url: r.endpoint.url.clone() }))
+                        .collect(),
+                    pgbouncer: e.pgbouncer.as_ref().map(|x| s(&x.url)),
+                    redis: e.redis.as_ref().map(|x| s(&x.url)),
+                    patroni: e.patroni.as_deref().map(s),
+                    keychain: e
+                        .endpoints()
+                        .into_iter()
+                        .filter(|(_, ep)| ep.secret.is_some())
+                        .map(|(r, _)| s(&r.to_string()))
+                        .collect(),
+                    pool: Some(toml::Spanned::new(0..0, e.pool)),
+                };
+                (e.name.clone(), toml::Spanned::new(0..0, t))
+            })
+            .collect(),
+    };
+    format!("{HEADER}{}", toml::to_string(&doc).expect("environments always serialise to TOML"))
+}
+
+/// An environment read from TOML, with the roles whose passwords the keychain should hold.
+#[derive(Debug)]
+pub struct Imported {
+    pub input: EnvInput,
+    /// Line of the environment's table, for problems found later (e.g. it already exists).
+    pub line: Option<u32>,
+    pub keychain_roles: Vec<Role>,
+}
+
+fn line_of(text: &str, offset: usize) -> u32 {
+    let offset = offset.min(text.len());
+    text[..offset].bytes().filter(|b| *b == b'\n').count() as u32 + 1
+}
+
+/// Parse and validate a whole document. `Err` lists every problem found, each with its line.
+/// `account` is only used for validation here; secrets are never in the document.
+pub fn parse(text: &str) -> Result<Vec<Imported>, Vec<ImportProblem>> {
+    let doc: Document = toml::from_str(text).map_err(|e| {
+        vec![ImportProblem {
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim().to_owned(),
+        }]
+    })?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    if doc.env.is_empty() {
+        problems.push(ImportProblem {
+            line: None,
+            message: "the document has no [env.NAME] table".into(),
+        });
+    }
+    for (name, table) in doc.env {
+        let span_line = |s: std::ops::Range<usize>| Some(line_of(text, s.start));
+        let table_line = span_line(table.span());
+        let t = table.into_inner();
+        let input = EnvInput {
+            name: name.clone(),
+            kind: t.kind.get_ref().clone(),
+            colour: t.colour.as_ref().map(|c| c.get_ref().clone()),
+            url: t.url.get_ref().clone(),
+            replicas: t.replicas.iter().map(|r| r.get_ref().clone()).collect(),
+            pgbouncer: t.pgbouncer.as_ref().map(|c| c.get_ref().clone()),
+            redis: t.redis.as_ref().map(|c| c.get_ref().clone()),
+            patroni: t.patroni.as_ref().map(|c| c.get_ref().clone()),
+            pool: t.pool.as_ref().map(|p| *p.get_ref()),
+        };
+        let line_for = |f: Field| -> Option<u32> {
+            match f {
+                Field::Name => table_line,
+                Field::Kind => span_line(t.kind.span()),
+                Field::Colour => t.colour.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Url => span_line(t.url.span()),
+                Field::Replica(i) => t.replicas.get(i).and_then(|c| span_line(c.span())).or(table_line),
+                Field::PgBouncer => t.pgbouncer.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Redis => t.redis.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Patroni => t.patroni.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Pool => t.pool.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+            }
+        };
+        let checked = input.clone().into_environment(None, |e, r| format!("{e}/{r}"));
+        let env = match checked {
+            Ok((env, secrets)) => {
+                if !secrets.0.is_empty() {
+                    problems.push(ImportProblem {
+                        line: span_line(t.url.span()),
+                        message: format!(
+                            "environment '{name}': the file contains a password; remove it and store it with `dbdeck env set-password`"
+                        ),
+                    });
+                }
+                env
+            }
+            Err(fe) => {
+                problems.push(ImportProblem {
+                    line: line_for(fe.field),
+                    message: format!("environment '{name}': {}", fe.message),
+                });
+                continue;
+            }
+        };
+        let mut keychain_roles = Vec::new();
+        for k in &t.keychain {
+            match k.get_ref().parse::<Role>() {
+                Ok(role) if env.endpoint(&role).is_some() => keychain_roles.push(role),
+                Ok(role) => problems.push(ImportProblem {
+                    line: span_line(k.span()),
+                    message: format!("environment '{name}': keychain lists '{role}', which has no endpoint"),
+                }),
+                Err(e) => problems.push(ImportProblem {
+                    line: span_line(k.span()),
+                    message: format!("environment '{name}': {}", e.message),
+                }),
+            }
+        }
+        out.push(Imported { input, line: table_line, keychain_roles });
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r##"
+[env.staging]
+kind = "staging"
+url = "postgres://app@db1:5432/app"
+replicas = [{ name = "node2", url = "postgres://app@db2:5432/app" }]
+keychain = ["primary", "replica:node2"]
+
+[env.demo]
+kind = "dev"
+url = "sqlite:///tmp/demo.db"
+"##;
+
+    #[test]
+    fn reads_a_valid_document() {
+        let got = parse(GOOD).unwrap();
+        assert_eq!(got.len(), 2);
+        let staging = got.iter().find(|i| i.input.name == "staging").unwrap();
+        assert_eq!(staging.keychain_roles, vec![Role::Primary, Role::Replica("node2".into())]);
+    }
+
+    #[test]
+    fn export_then_import_round_trips() {
+        let envs: Vec<Environment> = parse(GOOD)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.input.into_environment(None, |e, r| format!("{e}/{r}")).unwrap().0)
+            .collect();
+        let text = export(&envs);
+        let again: Vec<Environment> = parse(&text)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.input.into_environment(None, |e, r| format!("{e}/{r}")).unwrap().0)
+            .collect();
+        assert_eq!(envs, again);
+    }
+
+    #[test]
+    fn syntax_error_names_its_line() {
+        let p = parse("[env.a]\nkind = \"dev\"\nurl = \"postgres://h/db\n").unwrap_err();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, Some(3), "{:?}", p);
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_with_its_line() {
+        let text = "[env.a]\nkind = \"dev\"\nurl = \"mysql://h/db\"\n\n[env.b]\nkind = \"Dev Env\"\nurl = \"postgres://h/db\"\n\n[env.c]\nkind = \"dev\"\nurl = \"postgres://u:pw@h/db\"\n";
+        let p = parse(text).unwrap_err();
+        let lines: Vec<_> = p.iter().map(|x| x.line).collect();
+        assert_eq!(lines, vec![Some(3), Some(6), Some(11)], "{p:?}");
+        assert!(p.iter().all(|x| !x.message.contains("pw@")), "passwords are not echoed back");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_line() {
+        let p = parse("[env.a]\nkind = \"dev\"\nurl = \"postgres://h/db\"\npasword = \"x\"\n").unwrap_err();
+        assert_eq!(p[0].line, Some(4), "{p:?}");
+        assert!(p[0].message.contains("pasword"), "{p:?}");
+    }
+}

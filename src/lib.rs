@@ -1,0 +1,22 @@
+//! dbdeck: an administration console for PostgreSQL and SQLite environments.
+//!
+//! This crate is the whole product except its window: the domain modules, the one API every
+//! door calls ([`api::Api`]), the web server (`serve`) and the CLI (`cli`). It must never
+//! depend on Tauri, so it builds and tests without WebKit; the desktop shell in `src-tauri/`
+//! depends on it, not the other way round.
+
+pub mod api;
+pub mod audit;
+pub mod chart;
+pub mod cli;
+pub mod demo;
+pub mod env;
+pub mod error;
+pub mod logging;
+pub mod probe;
+pub mod secrets;
+pub mod serve;
+pub mod store;
+
+pub use api::{Api, ApiOptions, Event, Request, Response};
+pub use error::{ApiError, ErrorCode};

@@ -1,0 +1,132 @@
+// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.
+// Regenerate: DBDECK_UPDATE_BINDINGS=1 cargo test -p dbdeck --lib bindings
+
+export type Request = { "op": "app_info" } | { "op": "env_list" } | { "op": "env_get", name: string, } | { "op": "env_add", env: EnvInput, password?: string, } | { "op": "env_update", name: string, env: EnvInput, password?: string, confirm?: string, } | { "op": "env_remove", name: string, confirm?: string, } | { "op": "env_test", name: string, } | { "op": "env_set_password", name: string, role: string, password: string, confirm?: string, } | { "op": "env_secrets", name: string, } | { "op": "env_export" } | { "op": "env_import", toml: string, 
+/**
+ * Replace environments that already exist (default: report them as problems).
+ */
+replace: boolean, } | { "op": "health_history", name: string, minutes: number, } | { "op": "chart_latency", name?: string, minutes: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "done" };
+
+export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
+
+export type ApiError = { code: ErrorCode, message: string, hint?: string, };
+
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "confirmation_required" | "keychain_unavailable" | "secret_missing" | "auth_failed" | "unknown_host" | "connection_refused" | "timeout" | "tls_failed" | "unreachable" | "server_error" | "store" | "unauthorized" | "internal";
+
+export type AppInfo = { version: string, data_dir: string, 
+/**
+ * True when the demo environment was set up for this run (`--demo`).
+ */
+demo: boolean, keychain: KeychainStatus, 
+/**
+ * OS user recorded as the actor in the audit log.
+ */
+user: string, 
+/**
+ * Seconds between health checks of each environment.
+ */
+health_interval_s: number, };
+
+export type EnvSummary = { env: Environment, health: HealthSample | null, };
+
+export type ImportReport = { added: Array<string>, replaced: Array<string>, 
+/**
+ * Empty when the import succeeded; when not empty nothing was written.
+ */
+problems: Array<ImportProblem>, };
+
+export type ImportProblem = { 
+/**
+ * 1-based line in the TOML document, when the problem has a place.
+ */
+line: number | null, message: string, };
+
+export type Chart = { title: string, svg: string, 
+/**
+ * Unix milliseconds of the newest point, for the "as of" label.
+ */
+as_of_ms: number | null, series: Array<string>, };
+
+export type Environment = { name: string, 
+/**
+ * `dev`, `staging`, `prod`, or a custom word.
+ */
+kind: string, 
+/**
+ * `#rrggbb`; prod is always red.
+ */
+colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, };
+
+export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, };
+
+export type ReplicaInput = { name: string, url: string, };
+
+export type Endpoint = { url: string, secret?: string, };
+
+export type Replica = { name: string, endpoint: Endpoint, };
+
+export type Engine = "postgres" | "sqlite";
+
+export type PoolProfile = { max_connections: number, min_connections: number, acquire_timeout_ms: number, connect_timeout_ms: number, idle_timeout_s: number, max_lifetime_s: number, };
+
+export type HealthSample = { env: string, ts_ms: number, reachable: boolean, latency_ms: number | null, 
+/**
+ * `primary`, `standby` or `sqlite`.
+ */
+role: string | null, server_version: string | null, error_code: string | null, error: string | null, };
+
+export type TestReport = { env: string, ok: boolean, as_of_ms: number, endpoints: Array<EndpointReport>, };
+
+export type EndpointReport = { role: string, 
+/**
+ * Where dbdeck connected (URL without password).
+ */
+target: string, ok: boolean, 
+/**
+ * Time to open the connection, including TLS and authentication.
+ */
+connect_ms: number | null, 
+/**
+ * One round trip of a trivial query on the open connection.
+ */
+latency_ms: number | null, server_version: string | null, 
+/**
+ * For PostgreSQL: whether the server is a standby (in recovery).
+ */
+standby: boolean | null, 
+/**
+ * TLS protocol and cipher when in use, `off` when not, absent when not applicable.
+ */
+tls: string | null, error: ApiError | null, };
+
+export type KeychainStatus = { available: boolean, backend: string, error?: string, };
+
+export type SecretStatus = { role: string, account: string, stored: boolean, error?: string, };
+
+export type AuditRecord = { id: number, 
+/**
+ * RFC 3339, UTC, milliseconds.
+ */
+ts: string, 
+/**
+ * OS user who ran dbdeck.
+ */
+actor: string, 
+/**
+ * Which door: `cli`, `web` or `desktop`.
+ */
+source: string, env: string | null, action: string, params: JsonValue, 
+/**
+ * `started` for an intent; `ok`, `error` or `refused` for an outcome.
+ */
+outcome: string, detail: string | null, 
+/**
+ * For an outcome: the id of its intent.
+ */
+intent_id: number | null, prev_hash: string, hash: string, };
+
+export type VerifyReport = { ok: boolean, records: number, head_hash: string, first_bad: BadRecord | null, };
+
+export type BadRecord = { id: number, reason: string, };
