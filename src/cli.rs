@@ -117,6 +117,9 @@ pub struct AddArgs {
     /// Read the primary's password from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Give up connecting after this many milliseconds (default 5000).
+    #[arg(long, value_name = "MS")]
+    pub connect_timeout: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +205,10 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                             .ok_or_else(|| ApiError::invalid(format!("--replica expects NAME=URL, got '{}'", crate::env::redact_url(r))))
                     })
                     .collect::<Result<_, _>>()?;
+                let pool = a.connect_timeout.map(|ms| crate::env::PoolProfile {
+                    connect_timeout_ms: ms,
+                    ..crate::env::PoolProfile::for_kind(&a.kind)
+                });
                 Request::EnvAdd {
                     env: EnvInput {
                         name: a.name,
@@ -212,7 +219,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                         pgbouncer: a.pgbouncer,
                         redis: a.redis,
                         patroni: a.patroni,
-                        pool: None,
+                        pool,
                     },
                     password,
                 }

@@ -1,0 +1,210 @@
+//! Test bed shared by the integration tests: temporary data directories, the `dbdeck` binary,
+//! PostgreSQL clusters started from the system binaries on free loopback ports, and small
+//! misbehaving TCP servers for the failure modes a real server cannot be asked to show.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::io::Write;
+
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// The PostgreSQL the machine runs (trust auth), as RECIPES.md describes.
+pub const LOCAL_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_dbdeck")
+}
+
+/// A fresh data directory, removed when dropped.
+pub struct DataDir(pub tempfile::TempDir);
+
+impl DataDir {
+    pub fn new() -> Self {
+        DataDir(tempfile::Builder::new().prefix("dbdeck-test-").tempdir().unwrap())
+    }
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+    /// Run the CLI with this data directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--data-dir").arg(self.path()).args(args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run dbdeck");
+        if let Some(s) = stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+    /// Run with `--format json` and parse stdout; panics with stderr on a non-JSON answer.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut a = vec!["--format", "json"];
+        a.extend_from_slice(args);
+        let out = self.run(&a);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "dbdeck {args:?} did not print JSON ({e}).\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+        || Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// Run a PostgreSQL binary as the `postgres` OS user when we are root (initdb and postgres
+/// refuse to run as root), with a clean environment so nothing leaks into the cluster.
+fn pg_command(prog: &str) -> Command {
+    let path = format!("{PG_BIN}/{prog}");
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", "env", "-u", "PGPASSWORD", "-u", "PGPASSFILE", &path]);
+        c
+    } else {
+        Command::new(path)
+    }
+}
+
+/// A throwaway PostgreSQL 15 cluster on a free loopback port with SCRAM password auth for
+/// every connection, so wrong passwords are really refused. Stopped and removed on drop.
+pub struct PgCluster {
+    pub port: u16,
+    pub password: String,
+    dir: tempfile::TempDir,
+}
+
+impl PgCluster {
+    pub fn start(password: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("dbdeck-pg-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let pwfile = dir.path().join("pw");
+        std::fs::write(&pwfile, password).unwrap();
+        std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let data = dir.path().join("data");
+        let out = pg_command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "scram-sha-256", "-N", "-E", "UTF8", "--locale=C"])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .output()
+            .expect("initdb runs");
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        let log = dir.path().join("server.log");
+        let out = pg_command("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .arg("-o")
+            .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display()))
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        PgCluster { port, password: password.to_owned(), dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// A TCP server that accepts connections and never says a word: a hung server.
+pub fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().take(8) {
+            if let Ok(s) = s {
+                held.push(s);
+            }
+        }
+    });
+    (port, h)
+}
+
+/// Whether the OS keychain (Secret Service) answers in this session.
+pub fn keychain_available() -> bool {
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+}
+
+/// Keychain tests need a real Secret Service; say how to get one instead of failing obscurely.
+pub fn require_keychain() {
+    assert!(
+        keychain_available(),
+        "these tests use the real OS keychain: run them through `scripts/with-keychain cargo test` \
+         (a dbus session with an unlocked gnome-keyring), as scripts/test does"
+    );
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs anywhere in the bytes of any file under `dir`.
+pub fn found_in_files(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
