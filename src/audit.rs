@@ -76,7 +76,17 @@ pub struct AuditLog {
 fn hash_of(r: &AuditRecord) -> String {
     // A JSON array is an unambiguous encoding of the fields, in a fixed order.
     let canonical = serde_json::json!([
-        r.id, r.ts, r.actor, r.source, r.env, r.action, r.params, r.outcome, r.detail, r.intent_id, r.prev_hash
+        r.id,
+        r.ts,
+        r.actor,
+        r.source,
+        r.env,
+        r.action,
+        r.params,
+        r.outcome,
+        r.detail,
+        r.intent_id,
+        r.prev_hash
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -167,7 +177,12 @@ impl AuditLog {
     }
 
     /// Newest first.
-    pub async fn list(&self, env: Option<&str>, limit: u32, before_id: Option<i64>) -> Result<Vec<AuditRecord>, ApiError> {
+    pub async fn list(
+        &self,
+        env: Option<&str>,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, ApiError> {
         let rows = sqlx::query(
             "SELECT id, ts, actor, source, env, action, params, outcome, detail, intent_id, prev_hash, hash FROM audit \
              WHERE (? IS NULL OR env = ?) AND id < ? ORDER BY id DESC LIMIT ?",
@@ -201,7 +216,10 @@ impl AuditLog {
             let rec = record_from_row(&row);
             if rec.id != expected_id {
                 let reason = if rec.id > expected_id {
-                    format!("records {expected_id}..{} are missing (removed from the log)", rec.id - 1)
+                    format!(
+                        "records {expected_id}..{} are missing (removed from the log)",
+                        rec.id - 1
+                    )
                 } else {
                     format!("record id {} is out of order", rec.id)
                 };
@@ -216,7 +234,12 @@ impl AuditLog {
                 ));
             }
             if hash_of(&rec) != rec.hash {
-                return Ok(bad(rec.id, "its contents were changed after it was written".into(), count, &expected_prev));
+                return Ok(bad(
+                    rec.id,
+                    "its contents were changed after it was written".into(),
+                    count,
+                    &expected_prev,
+                ));
             }
             expected_prev = rec.hash;
             expected_id += 1;
@@ -304,12 +327,18 @@ mod tests {
             log.append(entry(a)).await.unwrap();
         }
         let pool = log.store.pool();
-        let err = sqlx::query("UPDATE audit SET action = 'x' WHERE id = 2").execute(pool).await.unwrap_err();
+        let err = sqlx::query("UPDATE audit SET action = 'x' WHERE id = 2")
+            .execute(pool)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
 
         // Someone with write access to the file drops the guard and edits record 2.
         sqlx::query("DROP TRIGGER audit_no_update").execute(pool).await.unwrap();
-        sqlx::query("UPDATE audit SET outcome = 'error' WHERE id = 2").execute(pool).await.unwrap();
+        sqlx::query("UPDATE audit SET outcome = 'error' WHERE id = 2")
+            .execute(pool)
+            .await
+            .unwrap();
         let r = log.verify().await.unwrap();
         assert_eq!(r.first_bad.as_ref().map(|b| b.id), Some(2), "{r:?}");
         assert!(r.first_bad.unwrap().reason.contains("changed"));
@@ -323,10 +352,20 @@ mod tests {
         }
         let pool = log.store.pool();
         sqlx::query("DROP TRIGGER audit_no_delete").execute(pool).await.unwrap();
-        sqlx::query("DELETE FROM audit WHERE id = 4").execute(pool).await.unwrap();
+        sqlx::query("DELETE FROM audit WHERE id = 4")
+            .execute(pool)
+            .await
+            .unwrap();
         let r = log.verify().await.unwrap();
-        assert_eq!(r.first_bad.as_ref().map(|b| b.id), Some(4), "tail removal shows via sqlite_sequence: {r:?}");
-        sqlx::query("DELETE FROM audit WHERE id = 2").execute(pool).await.unwrap();
+        assert_eq!(
+            r.first_bad.as_ref().map(|b| b.id),
+            Some(4),
+            "tail removal shows via sqlite_sequence: {r:?}"
+        );
+        sqlx::query("DELETE FROM audit WHERE id = 2")
+            .execute(pool)
+            .await
+            .unwrap();
         let r = log.verify().await.unwrap();
         assert_eq!(r.first_bad.as_ref().map(|b| b.id), Some(2), "{r:?}");
         assert!(r.first_bad.unwrap().reason.contains("missing"));

@@ -7,7 +7,9 @@
 use plotters::prelude::*;
 
 /// The fixed palette; series take colours in order unless they bring their own.
-pub const PALETTE: &[&str] = &["#2563eb", "#0d9488", "#d97706", "#7c3aed", "#db2777", "#65a30d", "#0891b2", "#9333ea"];
+pub const PALETTE: &[&str] = &[
+    "#2563eb", "#0d9488", "#d97706", "#7c3aed", "#db2777", "#65a30d", "#0891b2", "#9333ea",
+];
 
 const AXIS: RGBColor = RGBColor(0x80, 0x88, 0x94);
 
@@ -146,7 +148,12 @@ impl TimeChart {
             for (s, colour) in self.series.iter().zip(&colours) {
                 let pts: Vec<(i64, f64)> = s.points.iter().filter_map(|(t, v)| v.map(|v| (*t, v))).collect();
                 for (t, v) in &pts {
-                    titles.push(format!("{} · {} · {}", s.name, time_label(*t, 0), fmt_value(*v, &self.unit)));
+                    titles.push(format!(
+                        "{} · {} · {}",
+                        s.name,
+                        time_label(*t, 0),
+                        fmt_value(*v, &self.unit)
+                    ));
                 }
                 chart
                     .draw_series(pts.into_iter().map(|p| Circle::new(p, 2, colour.filled())))
@@ -193,7 +200,10 @@ fn attach_titles(svg: &str, titles: &[String]) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -209,21 +219,42 @@ mod tests {
             width: 640,
             height: 240,
             series: vec![
-                Series { name: "demo".into(), colour: Some("#0d9488".into()), points: vec![(1_100_000, Some(0.4)), (1_200_000, None), (1_300_000, Some(0.6))] },
-                Series { name: "prod".into(), colour: Some("#dc2626".into()), points: vec![(1_100_000, Some(2.5))] },
+                Series {
+                    name: "demo".into(),
+                    colour: Some("#0d9488".into()),
+                    points: vec![(1_100_000, Some(0.4)), (1_200_000, None), (1_300_000, Some(0.6))],
+                },
+                Series {
+                    name: "prod".into(),
+                    colour: Some("#dc2626".into()),
+                    points: vec![(1_100_000, Some(2.5))],
+                },
             ],
         };
         let svg = c.to_svg().unwrap();
         assert!(svg.starts_with("<svg"), "a standalone SVG document");
         assert_eq!(svg.matches("<title>").count(), 3, "one title per non-gap point");
         assert!(svg.contains("demo · "), "titles name their series");
-        assert!(svg.contains("\ndemo\n") && svg.contains("\nprod\n"), "legend names each series");
-        assert!(svg.contains("#0D9488") || svg.contains("#0d9488"), "series keep their environment's colour");
+        assert!(
+            svg.contains("\ndemo\n") && svg.contains("\nprod\n"),
+            "legend names each series"
+        );
+        assert!(
+            svg.contains("#0D9488") || svg.contains("#0d9488"),
+            "series keep their environment's colour"
+        );
     }
 
     #[test]
     fn empty_chart_still_renders() {
-        let c = TimeChart { unit: "ms".into(), from_ms: 0, to_ms: 60_000, width: 300, height: 200, series: vec![] };
+        let c = TimeChart {
+            unit: "ms".into(),
+            from_ms: 0,
+            to_ms: 60_000,
+            width: 300,
+            height: 200,
+            series: vec![],
+        };
         assert!(c.to_svg().unwrap().contains("<svg"));
     }
 }

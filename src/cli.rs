@@ -16,7 +16,11 @@ use crate::error::ApiError;
 use crate::secrets::Sensitive;
 
 #[derive(Debug, Parser)]
-#[command(name = "dbdeck", version, about = "Administration console for PostgreSQL and SQLite environments")]
+#[command(
+    name = "dbdeck",
+    version,
+    about = "Administration console for PostgreSQL and SQLite environments"
+)]
 pub struct Cli {
     /// Folder for the store, logs and demo database (default: the OS data directory).
     #[arg(long, global = true, env = "DBDECK_DATA_DIR", value_name = "DIR")]
@@ -195,14 +199,26 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
     let req = match cli.command {
         Command::Env(c) => match c {
             EnvCommand::Add(a) => {
-                let password = if a.password_stdin { Some(read_stdin_secret()?) } else { None };
+                let password = if a.password_stdin {
+                    Some(read_stdin_secret()?)
+                } else {
+                    None
+                };
                 let replicas = a
                     .replicas
                     .iter()
                     .map(|r| {
                         r.split_once('=')
-                            .map(|(n, u)| ReplicaInput { name: n.to_owned(), url: u.to_owned() })
-                            .ok_or_else(|| ApiError::invalid(format!("--replica expects NAME=URL, got '{}'", crate::env::redact_url(r))))
+                            .map(|(n, u)| ReplicaInput {
+                                name: n.to_owned(),
+                                url: u.to_owned(),
+                            })
+                            .ok_or_else(|| {
+                                ApiError::invalid(format!(
+                                    "--replica expects NAME=URL, got '{}'",
+                                    crate::env::redact_url(r)
+                                ))
+                            })
                     })
                     .collect::<Result<_, _>>()?;
                 let pool = a.connect_timeout.map(|ms| crate::env::PoolProfile {
@@ -228,7 +244,12 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             EnvCommand::Show { name } => Request::EnvGet { name },
             EnvCommand::Test { name } => Request::EnvTest { name },
             EnvCommand::Remove { name, confirm } => Request::EnvRemove { name, confirm },
-            EnvCommand::SetPassword { name, role, password_stdin: _, confirm } => Request::EnvSetPassword {
+            EnvCommand::SetPassword {
+                name,
+                role,
+                password_stdin: _,
+                confirm,
+            } => Request::EnvSetPassword {
                 name,
                 role: role.parse::<Role>()?,
                 password: read_stdin_secret()?,
@@ -248,7 +269,9 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             EnvCommand::Import { file, replace } => {
                 let toml = if file.as_os_str() == "-" {
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s).map_err(|e| ApiError::invalid(format!("reading stdin: {e}")))?;
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| ApiError::invalid(format!("reading stdin: {e}")))?;
                     s
                 } else {
                     std::fs::read_to_string(&file)
@@ -258,7 +281,11 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             }
         },
         Command::Audit(c) => match c {
-            AuditCommand::List { env, limit } => Request::AuditList { env, limit: Some(limit), before_id: None },
+            AuditCommand::List { env, limit } => Request::AuditList {
+                env,
+                limit: Some(limit),
+                before_id: None,
+            },
             AuditCommand::Verify => Request::AuditVerify,
         },
         Command::Serve(_) => unreachable!("handled above"),
@@ -277,13 +304,19 @@ async fn serve(args: ServeArgs, data_dir: PathBuf) -> Result<i32, ApiError> {
     let server = crate::serve::start(api.clone(), SocketAddr::new(args.bind, args.port))
         .await
         .map_err(|e| {
-            ApiError::new(crate::ErrorCode::InvalidInput, format!("cannot listen on {}:{}: {e}", args.bind, args.port))
-                .with_hint("pick another --port, or --port 0 for a free one")
+            ApiError::new(
+                crate::ErrorCode::InvalidInput,
+                format!("cannot listen on {}:{}: {e}", args.bind, args.port),
+            )
+            .with_hint("pick another --port, or --port 0 for a free one")
         })?;
     // First line of stdout: the URL with this run's token. Scripts and tests read it.
     println!("{}", server.url());
     if !args.bind.is_loopback() {
-        eprintln!("warning: listening on {}, reachable from your network; the token is the only protection", args.bind);
+        eprintln!(
+            "warning: listening on {}, reachable from your network; the token is the only protection",
+            args.bind
+        );
     }
     tracing::info!(addr = %server.addr, demo = args.demo, "serving");
     let health = api.spawn_health_checks();
@@ -307,7 +340,8 @@ async fn serve(args: ServeArgs, data_dir: PathBuf) -> Result<i32, ApiError> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -337,7 +371,9 @@ fn print(format: Format, resp: &Response) -> i32 {
     match resp {
         Response::EnvList(list) => {
             if list.is_empty() {
-                println!("No environments yet. Add one with `dbdeck env add NAME --url URL`, or run `dbdeck serve --demo`.");
+                println!(
+                    "No environments yet. Add one with `dbdeck env add NAME --url URL`, or run `dbdeck serve --demo`."
+                );
             } else {
                 let rows = list
                     .iter()
@@ -347,22 +383,48 @@ fn print(format: Format, resp: &Response) -> i32 {
                             s.env.name.clone(),
                             s.env.kind.clone(),
                             crate::env::redact_url(&s.env.primary.url),
-                            h.map_or("never checked".into(), |h| if h.reachable { paint(true, "ok") } else { paint(false, "down") }),
-                            h.and_then(|h| h.latency_ms).map_or("-".into(), |l| format!("{l:.2} ms")),
+                            h.map_or("never checked".into(), |h| {
+                                if h.reachable {
+                                    paint(true, "ok")
+                                } else {
+                                    paint(false, "down")
+                                }
+                            }),
+                            h.and_then(|h| h.latency_ms)
+                                .map_or("-".into(), |l| format!("{l:.2} ms")),
                             h.and_then(|h| h.role.clone()).unwrap_or_else(|| "-".into()),
                             h.and_then(|h| h.server_version.clone()).unwrap_or_else(|| "-".into()),
                         ]
                     })
                     .collect();
-                table(&["NAME", "KIND", "PRIMARY", "HEALTH", "LATENCY", "ROLE", "VERSION"], rows);
+                table(
+                    &["NAME", "KIND", "PRIMARY", "HEALTH", "LATENCY", "ROLE", "VERSION"],
+                    rows,
+                );
             }
         }
         Response::Env(e) => {
             println!("name:      {}", e.name);
-            println!("kind:      {}{}", e.kind, if e.is_prod() { "  (write actions need --confirm NAME)" } else { "" });
+            println!(
+                "kind:      {}{}",
+                e.kind,
+                if e.is_prod() {
+                    "  (write actions need --confirm NAME)"
+                } else {
+                    ""
+                }
+            );
             println!("colour:    {}", e.colour);
             println!("engine:    {:?}", e.engine);
-            println!("primary:   {}{}", e.primary.url, if e.primary.secret.is_some() { "  [password in keychain]" } else { "" });
+            println!(
+                "primary:   {}{}",
+                e.primary.url,
+                if e.primary.secret.is_some() {
+                    "  [password in keychain]"
+                } else {
+                    ""
+                }
+            );
             for r in &e.replicas {
                 println!("replica:   {} = {}", r.name, r.endpoint.url);
             }
@@ -378,7 +440,12 @@ fn print(format: Format, resp: &Response) -> i32 {
             let p = &e.pool;
             println!(
                 "pool:      max {} · min {} · acquire timeout {} ms · connect timeout {} ms · idle {} s · lifetime {} s",
-                p.max_connections, p.min_connections, p.acquire_timeout_ms, p.connect_timeout_ms, p.idle_timeout_s, p.max_lifetime_s
+                p.max_connections,
+                p.min_connections,
+                p.acquire_timeout_ms,
+                p.connect_timeout_ms,
+                p.idle_timeout_s,
+                p.max_lifetime_s
             );
         }
         Response::Removed { name } => println!("removed {name}"),
@@ -390,16 +457,24 @@ fn print(format: Format, resp: &Response) -> i32 {
                     vec![
                         e.role.to_string(),
                         e.target.clone(),
-                        if e.ok { paint(true, "ok") } else { paint(false, "FAILED") },
+                        if e.ok {
+                            paint(true, "ok")
+                        } else {
+                            paint(false, "FAILED")
+                        },
                         e.latency_ms.map_or("-".into(), |l| format!("{l:.2} ms")),
                         e.connect_ms.map_or("-".into(), |l| format!("{l:.1} ms")),
                         e.server_version.clone().unwrap_or_else(|| "-".into()),
-                        e.standby.map_or("-".into(), |s| if s { "standby".into() } else { "primary".into() }),
+                        e.standby
+                            .map_or("-".into(), |s| if s { "standby".into() } else { "primary".into() }),
                         e.tls.clone().unwrap_or_else(|| "n/a".into()),
                     ]
                 })
                 .collect();
-            table(&["ROLE", "TARGET", "RESULT", "LATENCY", "CONNECT", "VERSION", "IS", "TLS"], rows);
+            table(
+                &["ROLE", "TARGET", "RESULT", "LATENCY", "CONNECT", "VERSION", "IS", "TLS"],
+                rows,
+            );
             for e in &r.endpoints {
                 if let Some(err) = &e.error {
                     eprintln!("{}: {}", e.role, err.render().trim_start_matches("error: "));
@@ -416,7 +491,11 @@ fn print(format: Format, resp: &Response) -> i32 {
                     vec![
                         s.role.clone(),
                         s.account.clone(),
-                        if s.stored { paint(true, "stored") } else { paint(false, "missing") },
+                        if s.stored {
+                            paint(true, "stored")
+                        } else {
+                            paint(false, "missing")
+                        },
                         s.error.clone().unwrap_or_default(),
                     ]
                 })
@@ -440,7 +519,11 @@ fn print(format: Format, resp: &Response) -> i32 {
                     println!("  ~ {n}");
                 }
             } else {
-                eprintln!("nothing was imported ({} problem{})", r.problems.len(), if r.problems.len() == 1 { "" } else { "s" });
+                eprintln!(
+                    "nothing was imported ({} problem{})",
+                    r.problems.len(),
+                    if r.problems.len() == 1 { "" } else { "s" }
+                );
             }
         }
         Response::Audit(records) => {
@@ -470,12 +553,21 @@ fn print(format: Format, resp: &Response) -> i32 {
         Response::Health(samples) => {
             let rows = samples
                 .iter()
-                .map(|s| vec![s.ts_ms.to_string(), s.reachable.to_string(), s.latency_ms.map_or("-".into(), |l| format!("{l:.2}"))])
+                .map(|s| {
+                    vec![
+                        s.ts_ms.to_string(),
+                        s.reachable.to_string(),
+                        s.latency_ms.map_or("-".into(), |l| format!("{l:.2}")),
+                    ]
+                })
                 .collect();
             table(&["TS_MS", "REACHABLE", "LATENCY_MS"], rows);
         }
         Response::Chart(c) => print!("{}", c.svg),
-        Response::AppInfo(a) => println!("dbdeck {} · data {} · keychain {}", a.version, a.data_dir, a.keychain.backend),
+        Response::AppInfo(a) => println!(
+            "dbdeck {} · data {} · keychain {}",
+            a.version, a.data_dir, a.keychain.backend
+        ),
         Response::Done => println!("done"),
     }
     code

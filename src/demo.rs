@@ -55,17 +55,77 @@ impl Seq {
     }
 }
 
-const FIRST: &[&str] = &["Ada", "Grace", "Linus", "Margaret", "Edsger", "Barbara", "Ken", "Frances", "Donald", "Radia", "Tim", "Anita", "Niklaus", "Sophie", "Jean", "Hedy"];
-const LAST: &[&str] = &["Lovelace", "Hopper", "Torvalds", "Hamilton", "Dijkstra", "Liskov", "Thompson", "Allen", "Knuth", "Perlman", "Berners-Lee", "Borg", "Wirth", "Wilson", "Bartik", "Lamarr"];
-const CITIES: &[&str] = &["Lisbon", "Oslo", "Nairobi", "Osaka", "Lima", "Tallinn", "Austin", "Dublin", "Pune", "Porto Alegre"];
-const ADJ: &[&str] = &["Quiet", "Rapid", "Sturdy", "Compact", "Bright", "Classic", "Modular", "Smart"];
-const THING: &[&str] = &["Keyboard", "Lamp", "Backpack", "Kettle", "Monitor Arm", "Notebook", "Headset", "Desk Mat", "Router", "Chair"];
-const STATUS: &[&str] = &["paid", "paid", "paid", "shipped", "shipped", "delivered", "delivered", "delivered", "refunded", "pending"];
+const FIRST: &[&str] = &[
+    "Ada", "Grace", "Linus", "Margaret", "Edsger", "Barbara", "Ken", "Frances", "Donald", "Radia", "Tim", "Anita",
+    "Niklaus", "Sophie", "Jean", "Hedy",
+];
+const LAST: &[&str] = &[
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Dijkstra",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Knuth",
+    "Perlman",
+    "Berners-Lee",
+    "Borg",
+    "Wirth",
+    "Wilson",
+    "Bartik",
+    "Lamarr",
+];
+const CITIES: &[&str] = &[
+    "Lisbon",
+    "Oslo",
+    "Nairobi",
+    "Osaka",
+    "Lima",
+    "Tallinn",
+    "Austin",
+    "Dublin",
+    "Pune",
+    "Porto Alegre",
+];
+const ADJ: &[&str] = &[
+    "Quiet", "Rapid", "Sturdy", "Compact", "Bright", "Classic", "Modular", "Smart",
+];
+const THING: &[&str] = &[
+    "Keyboard",
+    "Lamp",
+    "Backpack",
+    "Kettle",
+    "Monitor Arm",
+    "Notebook",
+    "Headset",
+    "Desk Mat",
+    "Router",
+    "Chair",
+];
+const STATUS: &[&str] = &[
+    "paid",
+    "paid",
+    "paid",
+    "shipped",
+    "shipped",
+    "delivered",
+    "delivered",
+    "delivered",
+    "refunded",
+    "pending",
+];
 
 /// Create the demo database if it is not there yet. Returns its path.
 pub async fn ensure_demo_db(data_dir: &Path) -> Result<PathBuf, ApiError> {
     let path = demo_path(data_dir);
-    let fail = |e: sqlx::Error| ApiError::new(ErrorCode::Store, format!("while creating the demo database {}: {e}", path.display()));
+    let fail = |e: sqlx::Error| {
+        ApiError::new(
+            ErrorCode::Store,
+            format!("while creating the demo database {}: {e}", path.display()),
+        )
+    };
     let mut conn = SqliteConnectOptions::from_str("sqlite://")
         .map_err(fail)?
         .filename(&path)
@@ -196,9 +256,15 @@ mod tests {
         let p2 = ensure_demo_db(dir.path()).await.unwrap();
         assert_eq!(p, p2);
         let mut c = SqliteConnectOptions::new().filename(&p).connect().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&mut c).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
         assert_eq!(n, i64::from(ORDERS), "a second call must not insert again");
-        let items: i64 = sqlx::query_scalar("SELECT count(*) FROM order_items").fetch_one(&mut c).await.unwrap();
+        let items: i64 = sqlx::query_scalar("SELECT count(*) FROM order_items")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
         assert!(items > i64::from(ORDERS), "orders have one to four lines");
     }
 }

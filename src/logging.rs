@@ -14,7 +14,11 @@ pub fn init(data_dir: &Path) {
     if std::fs::create_dir_all(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("dbdeck.log")) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dbdeck.log"))
+    else {
         return;
     };
     let filter = EnvFilter::try_from_env("DBDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));

@@ -94,9 +94,15 @@ pub async fn probe(
         Ok(r) => r,
         Err(_) => Err(ApiError::new(
             ErrorCode::Timeout,
-            format!("no answer from {} within {} ms", target_of(&endpoint.url), timeout.as_millis()),
+            format!(
+                "no answer from {} within {} ms",
+                target_of(&endpoint.url),
+                timeout.as_millis()
+            ),
         )
-        .with_hint("the host may be down, firewalled, or overloaded; raise pool.connect_timeout_ms if it is just slow")),
+        .with_hint(
+            "the host may be down, firewalled, or overloaded; raise pool.connect_timeout_ms if it is just slow",
+        )),
     };
     report(role, endpoint, result)
 }
@@ -142,9 +148,10 @@ impl EndpointReport {
             ts_ms,
             reachable: self.ok,
             latency_ms: self.latency_ms,
-            role: self.standby.map(|s| if s { "standby" } else { "primary" }.to_owned()).or_else(|| {
-                (self.ok && self.tls.is_none() && self.standby.is_none()).then(|| "sqlite".to_owned())
-            }),
+            role: self
+                .standby
+                .map(|s| if s { "standby" } else { "primary" }.to_owned())
+                .or_else(|| (self.ok && self.tls.is_none() && self.standby.is_none()).then(|| "sqlite".to_owned())),
             server_version: self.server_version.clone(),
             error_code: self.error.as_ref().map(|e| e.code.as_str().to_owned()),
             error: self.error.as_ref().map(|e| e.message.clone()),
@@ -155,7 +162,11 @@ impl EndpointReport {
 fn target_of(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(u) if u.scheme() == "sqlite" => u.path().to_owned(),
-        Ok(u) => format!("{}:{}", u.host_str().unwrap_or("?"), u.port().map_or("default".into(), |p| p.to_string())),
+        Ok(u) => format!(
+            "{}:{}",
+            u.host_str().unwrap_or("?"),
+            u.port().map_or("default".into(), |p| p.to_string())
+        ),
         Err(_) => redact_url(url),
     }
 }
@@ -175,13 +186,28 @@ async fn probe_postgres(url: &str, password: Option<&Sensitive<String>>, pgbounc
     let found = if pgbouncer {
         // PgBouncer's admin console speaks only the simple query protocol.
         let t = Instant::now();
-        let rows = sqlx::raw_sql("SHOW VERSION").fetch_all(&mut conn).await.map_err(|e| classify_pg(e, &target))?;
+        let rows = sqlx::raw_sql("SHOW VERSION")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| classify_pg(e, &target))?;
         let latency_ms = ms(t.elapsed());
-        let version = rows.first().and_then(|r| r.try_get::<String, _>(0).ok()).unwrap_or_default();
-        Found { connect_ms, latency_ms, server_version: version, standby: None, tls: None }
+        let version = rows
+            .first()
+            .and_then(|r| r.try_get::<String, _>(0).ok())
+            .unwrap_or_default();
+        Found {
+            connect_ms,
+            latency_ms,
+            server_version: version,
+            standby: None,
+            tls: None,
+        }
     } else {
         let t = Instant::now();
-        sqlx::query("SELECT 1").execute(&mut conn).await.map_err(|e| classify_pg(e, &target))?;
+        sqlx::query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| classify_pg(e, &target))?;
         let latency_ms = ms(t.elapsed());
         let row = sqlx::query(
             "SELECT current_setting('server_version'), pg_is_in_recovery(), \
@@ -196,7 +222,10 @@ async fn probe_postgres(url: &str, password: Option<&Sensitive<String>>, pgbounc
             latency_ms,
             server_version: row.get(0),
             standby: Some(row.get(1)),
-            tls: Some(row.get::<Option<String>, _>(2).map_or("off".to_owned(), |s| s.trim().to_owned())),
+            tls: Some(
+                row.get::<Option<String>, _>(2)
+                    .map_or("off".to_owned(), |s| s.trim().to_owned()),
+            ),
         }
     };
     let _ = conn.close().await;
@@ -210,23 +239,36 @@ async fn probe_sqlite(url: &str) -> Result<Found, ApiError> {
         .read_only(true);
     let path = opts.get_filename().to_owned();
     if !path.exists() {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("the SQLite file {} does not exist", path.display()))
-            .with_hint("check the path in the environment's URL (sqlite:///absolute/path.db)"));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("the SQLite file {} does not exist", path.display()),
+        )
+        .with_hint("check the path in the environment's URL (sqlite:///absolute/path.db)"));
     }
     let started = Instant::now();
-    let mut conn = opts.connect().await.map_err(|e| {
-        ApiError::new(ErrorCode::Unreachable, format!("cannot open {}: {e}", path.display()))
-    })?;
+    let mut conn = opts
+        .connect()
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unreachable, format!("cannot open {}: {e}", path.display())))?;
     let connect_ms = ms(started.elapsed());
     let t = Instant::now();
-    sqlx::query("SELECT 1").execute(&mut conn).await.map_err(|e| ApiError::new(ErrorCode::ServerError, e.to_string()))?;
+    sqlx::query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::ServerError, e.to_string()))?;
     let latency_ms = ms(t.elapsed());
     let version: String = sqlx::query_scalar("SELECT sqlite_version()")
         .fetch_one(&mut conn)
         .await
         .map_err(|e| ApiError::new(ErrorCode::ServerError, e.to_string()))?;
     let _ = conn.close().await;
-    Ok(Found { connect_ms, latency_ms, server_version: format!("SQLite {version}"), standby: None, tls: None })
+    Ok(Found {
+        connect_ms,
+        latency_ms,
+        server_version: format!("SQLite {version}"),
+        standby: None,
+        tls: None,
+    })
 }
 
 /// Redis: PING (after AUTH when a password is set) and the server version from INFO, spoken in
@@ -234,8 +276,11 @@ async fn probe_sqlite(url: &str) -> Result<Found, ApiError> {
 async fn probe_redis(url: &str, password: Option<&Sensitive<String>>) -> Result<Found, ApiError> {
     let u = url::Url::parse(url).map_err(|e| ApiError::invalid(format!("{url}: {e}")))?;
     if u.scheme() == "rediss" {
-        return Err(ApiError::new(ErrorCode::TlsFailed, "TLS to Redis (rediss://) is not supported by dbdeck yet")
-            .with_hint("use a redis:// endpoint reachable over a trusted network or tunnel"));
+        return Err(ApiError::new(
+            ErrorCode::TlsFailed,
+            "TLS to Redis (rediss://) is not supported by dbdeck yet",
+        )
+        .with_hint("use a redis:// endpoint reachable over a trusted network or tunnel"));
     }
     let host = u.host_str().unwrap_or("127.0.0.1").to_owned();
     let port = u.port().unwrap_or(6379);
@@ -254,36 +299,60 @@ async fn probe_redis(url: &str, password: Option<&Sensitive<String>>) -> Result<
     };
     if let Some(p) = password {
         let user = u.username();
-        let auth = if user.is_empty() { cmd(&["AUTH", p.expose()]) } else { cmd(&["AUTH", user, p.expose()]) };
-        sock.write_all(auth.as_bytes()).await.map_err(|e| classify_io(&e, &target))?;
+        let auth = if user.is_empty() {
+            cmd(&["AUTH", p.expose()])
+        } else {
+            cmd(&["AUTH", user, p.expose()])
+        };
+        sock.write_all(auth.as_bytes())
+            .await
+            .map_err(|e| classify_io(&e, &target))?;
         let n = sock.read(&mut buf).await.map_err(|e| classify_io(&e, &target))?;
         let reply = String::from_utf8_lossy(&buf[..n]);
         if !reply.starts_with("+OK") {
-            return Err(ApiError::new(ErrorCode::AuthFailed, format!("Redis at {target} refused the password: {}", reply.trim()))
-                .with_hint("update the password with `dbdeck env set-password ENV --role redis --password-stdin`"));
+            return Err(ApiError::new(
+                ErrorCode::AuthFailed,
+                format!("Redis at {target} refused the password: {}", reply.trim()),
+            )
+            .with_hint("update the password with `dbdeck env set-password ENV --role redis --password-stdin`"));
         }
     }
     let connect_ms = ms(started.elapsed());
     let t = Instant::now();
-    sock.write_all(cmd(&["PING"]).as_bytes()).await.map_err(|e| classify_io(&e, &target))?;
+    sock.write_all(cmd(&["PING"]).as_bytes())
+        .await
+        .map_err(|e| classify_io(&e, &target))?;
     let n = sock.read(&mut buf).await.map_err(|e| classify_io(&e, &target))?;
     let latency_ms = ms(t.elapsed());
     let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
     if reply.starts_with("-NOAUTH") {
-        return Err(ApiError::new(ErrorCode::AuthFailed, format!("Redis at {target} needs a password"))
-            .with_hint("store it with `dbdeck env set-password ENV --role redis --password-stdin`"));
+        return Err(
+            ApiError::new(ErrorCode::AuthFailed, format!("Redis at {target} needs a password"))
+                .with_hint("store it with `dbdeck env set-password ENV --role redis --password-stdin`"),
+        );
     }
     if !reply.starts_with("+PONG") {
-        return Err(ApiError::new(ErrorCode::ServerError, format!("Redis at {target} answered PING with {}", reply.trim())));
+        return Err(ApiError::new(
+            ErrorCode::ServerError,
+            format!("Redis at {target} answered PING with {}", reply.trim()),
+        ));
     }
-    sock.write_all(cmd(&["INFO", "server"]).as_bytes()).await.map_err(|e| classify_io(&e, &target))?;
+    sock.write_all(cmd(&["INFO", "server"]).as_bytes())
+        .await
+        .map_err(|e| classify_io(&e, &target))?;
     let n = sock.read(&mut buf).await.map_err(|e| classify_io(&e, &target))?;
     let info = String::from_utf8_lossy(&buf[..n]);
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
         .map_or_else(|| "Redis".to_owned(), |v| format!("Redis {}", v.trim()));
-    Ok(Found { connect_ms, latency_ms, server_version: version, standby: None, tls: None })
+    Ok(Found {
+        connect_ms,
+        latency_ms,
+        server_version: version,
+        standby: None,
+        tls: None,
+    })
 }
 
 fn classify_io(e: &std::io::Error, target: &str) -> ApiError {
@@ -297,9 +366,15 @@ fn classify_io(e: &std::io::Error, target: &str) -> ApiError {
         .with_hint("check that the server is running and that host and port are right"),
         ErrorKind::TimedOut => ApiError::new(ErrorCode::Timeout, format!("connecting to {target} timed out"))
             .with_hint("the host may be down or a firewall may be dropping packets"),
-        _ if text.contains("lookup address") || text.contains("Name or service not known") || text.contains("nodename nor servname") => {
-            ApiError::new(ErrorCode::UnknownHost, format!("the host in {target} cannot be resolved: {text}"))
-                .with_hint("check the host name for typos, and your DNS or VPN")
+        _ if text.contains("lookup address")
+            || text.contains("Name or service not known")
+            || text.contains("nodename nor servname") =>
+        {
+            ApiError::new(
+                ErrorCode::UnknownHost,
+                format!("the host in {target} cannot be resolved: {text}"),
+            )
+            .with_hint("check the host name for typos, and your DNS or VPN")
         }
         _ => ApiError::new(ErrorCode::Unreachable, format!("cannot reach {target}: {text}")),
     }
@@ -320,15 +395,20 @@ pub fn classify_pg(e: sqlx::Error, target: &str) -> ApiError {
                     .with_hint("check the database name at the end of the URL"),
                 "57P03" => ApiError::new(ErrorCode::Unreachable, format!("{target}: {msg}"))
                     .with_hint("the server is starting up or shutting down; try again shortly"),
-                "53300" => ApiError::new(ErrorCode::ServerError, format!("{target}: {msg}"))
-                    .with_hint("the server is out of connection slots; look for idle sessions or raise max_connections"),
+                "53300" => ApiError::new(ErrorCode::ServerError, format!("{target}: {msg}")).with_hint(
+                    "the server is out of connection slots; look for idle sessions or raise max_connections",
+                ),
                 _ => ApiError::new(ErrorCode::ServerError, format!("{target}: {msg} (SQLSTATE {code})")),
             }
         }
         sqlx::Error::Io(io) => classify_io(&io, target),
-        sqlx::Error::Tls(t) => ApiError::new(ErrorCode::TlsFailed, format!("TLS with {target} failed: {t}"))
-            .with_hint("the server may not offer TLS (try sslmode=prefer), or its certificate is not trusted (sslrootcert=...)"),
-        sqlx::Error::PoolTimedOut => ApiError::new(ErrorCode::Timeout, format!("timed out waiting for a connection to {target}")),
+        sqlx::Error::Tls(t) => ApiError::new(ErrorCode::TlsFailed, format!("TLS with {target} failed: {t}")).with_hint(
+            "the server may not offer TLS (try sslmode=prefer), or its certificate is not trusted (sslrootcert=...)",
+        ),
+        sqlx::Error::PoolTimedOut => ApiError::new(
+            ErrorCode::Timeout,
+            format!("timed out waiting for a connection to {target}"),
+        ),
         sqlx::Error::Configuration(c) => ApiError::invalid(format!("{target}: {c}")),
         other => {
             let text = other.to_string();

@@ -152,9 +152,7 @@ impl Keychain {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> keyring::Result<T> + Send + 'static,
-) -> keyring::Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> keyring::Result<T> + Send + 'static) -> keyring::Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(keyring::Error::PlatformFailure(Box::new(e))))

@@ -136,7 +136,12 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-async fn call(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<TokenQuery>, body: Bytes) -> HttpResponse {
+async fn call(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+    body: Bytes,
+) -> HttpResponse {
     if !authorised(&state, &headers, q.token.as_deref()) {
         return unauthorised();
     }
@@ -173,8 +178,16 @@ async fn asset(uri: Uri) -> HttpResponse {
     match UiAssets::get(path) {
         Some(file) => {
             let mime = file.metadata.mimetype().to_owned();
-            let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_owned())], file.data).into_response()
+            let cache = if path.starts_with("assets/") {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            (
+                [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_owned())],
+                file.data,
+            )
+                .into_response()
         }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }

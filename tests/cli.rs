@@ -7,14 +7,17 @@ use common::*;
 #[test]
 fn add_list_show_test_remove_against_real_postgres() {
     let d = DataDir::new();
-    let out = d.run(&["env", "add", "local", "--kind", "dev", "--url", LOCAL_PG]);
+    let out = d.run(&["env", "add", "local", "--kind", "dev", "--url", &local_pg()]);
     assert!(out.status.success(), "add: {}", stderr(&out));
 
     let (code, list) = d.json(&["env", "list"]);
     assert_eq!(code, 0);
     assert_eq!(list["kind"], "env_list");
     assert_eq!(list["data"][0]["env"]["name"], "local");
-    assert_eq!(list["data"][0]["env"]["colour"], "#16a34a", "dev gets the dev colour by default");
+    assert_eq!(
+        list["data"][0]["env"]["colour"], "#16a34a",
+        "dev gets the dev colour by default"
+    );
 
     let (code, report) = d.json(&["env", "test", "local"]);
     assert_eq!(code, 0, "{report}");
@@ -23,12 +26,18 @@ fn add_list_show_test_remove_against_real_postgres() {
     assert!(ep["server_version"].as_str().unwrap().starts_with("15"), "{report}");
     assert_eq!(ep["standby"], false, "the machine's server is a primary");
     assert!(ep["latency_ms"].as_f64().unwrap() > 0.0);
-    assert!(ep["tls"].is_string(), "TLS in use is reported (a protocol or 'off'): {report}");
+    assert!(
+        ep["tls"].is_string(),
+        "TLS in use is reported (a protocol or 'off'): {report}"
+    );
 
     // The table view is for people: a header and the row.
     let out = d.run(&["env", "list"]);
     let text = stdout(&out);
-    assert!(text.contains("NAME") && text.contains("local") && text.contains("ok"), "{text}");
+    assert!(
+        text.contains("NAME") && text.contains("local") && text.contains("ok"),
+        "{text}"
+    );
 
     let out = d.run(&["env", "remove", "local"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -46,20 +55,44 @@ fn empty_list_says_what_to_do() {
 #[test]
 fn prod_actions_need_the_typed_name() {
     let d = DataDir::new();
-    assert!(d.run(&["env", "add", "main-db", "--kind", "prod", "--url", LOCAL_PG, "--colour", "#00ff00"]).status.success());
+    assert!(
+        d.run(&[
+            "env",
+            "add",
+            "main-db",
+            "--kind",
+            "prod",
+            "--url",
+            &local_pg(),
+            "--colour",
+            "#00ff00"
+        ])
+        .status
+        .success()
+    );
     let (_, env) = d.json(&["env", "show", "main-db"]);
-    assert_eq!(env["data"]["colour"], "#dc2626", "prod is red whatever colour was asked for");
+    assert_eq!(
+        env["data"]["colour"], "#dc2626",
+        "prod is red whatever colour was asked for"
+    );
 
     let out = d.run(&["env", "remove", "main-db"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("needs confirmation") && err.contains("--confirm main-db"), "{err}");
+    assert!(
+        err.contains("needs confirmation") && err.contains("--confirm main-db"),
+        "{err}"
+    );
 
     let out = d.run(&["env", "remove", "main-db", "--confirm", "main"]);
     assert_eq!(out.status.code(), Some(1), "a partial name is not a confirmation");
 
     let (_, list) = d.json(&["env", "list"]);
-    assert_eq!(list["data"].as_array().unwrap().len(), 1, "nothing was removed by refused attempts");
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "nothing was removed by refused attempts"
+    );
 
     let out = d.run(&["env", "remove", "main-db", "--confirm", "main-db"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -73,7 +106,11 @@ fn prod_actions_need_the_typed_name() {
         .filter(|r| r["action"] == "env.remove")
         .map(|r| r["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, vec!["ok", "started", "refused", "started", "refused", "started"], "newest first");
+    assert_eq!(
+        outcomes,
+        vec!["ok", "started", "refused", "started", "refused", "started"],
+        "newest first"
+    );
 }
 
 #[test]
@@ -85,11 +122,11 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_is_written() {
     assert!(err.contains("not a database URL"), "{err}");
     assert!(!err.contains("hunter2"), "a password is never echoed: {err}");
 
-    let out = d.run(&["env", "add", "bad name", "--url", LOCAL_PG]);
+    let out = d.run(&["env", "add", "bad name", "--url", &local_pg()]);
     assert!(stderr(&out).contains("not a valid environment name"));
 
-    assert!(d.run(&["env", "add", "a", "--url", LOCAL_PG]).status.success());
-    let out = d.run(&["env", "add", "a", "--url", LOCAL_PG]);
+    assert!(d.run(&["env", "add", "a", "--url", &local_pg()]).status.success());
+    let out = d.run(&["env", "add", "a", "--url", &local_pg()]);
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 
     let (code, v) = d.json(&["env", "show", "nope"]);
@@ -104,11 +141,12 @@ fn connection_failures_are_named() {
     let refused = format!("postgres://postgres@127.0.0.1:{}/postgres", free_port());
     let (silent, _h) = silent_server();
     let hung = format!("postgres://postgres@127.0.0.1:{silent}/postgres");
+    let nodb = local_pg_db("no_such_database");
     for (name, url, extra) in [
         ("refused", refused.as_str(), None),
         ("nohost", "postgres://postgres@no-such-host.invalid:5432/postgres", None),
         ("hung", hung.as_str(), Some("700")),
-        ("nodb", "postgres://postgres@127.0.0.1:5432/no_such_database", None),
+        ("nodb", nodb.as_str(), None),
         ("sqlite-missing", "sqlite:///nonexistent/dir/x.db", None),
     ] {
         let mut args = vec!["env", "add", name, "--url", url];
@@ -130,7 +168,10 @@ fn connection_failures_are_named() {
         let err = &r["data"]["endpoints"][0]["error"];
         assert_eq!(err["code"], code, "{name}: {r}");
         assert!(err["message"].as_str().unwrap().contains(words), "{name}: {r}");
-        assert!(err["hint"].is_string() || name == "sqlite-missing" || name == "nodb", "{name} has a hint: {r}");
+        assert!(
+            err["hint"].is_string() || name == "sqlite-missing" || name == "nodb",
+            "{name} has a hint: {r}"
+        );
     }
     // The table view puts the reason on stderr for people.
     let out = d.run(&["env", "test", "refused"]);
@@ -140,8 +181,32 @@ fn connection_failures_are_named() {
 #[test]
 fn export_then_import_into_another_data_dir() {
     let a = DataDir::new();
-    assert!(a.run(&["env", "add", "local", "--url", LOCAL_PG, "--replica", "node2=postgres://postgres@127.0.0.1:5433/postgres"]).status.success());
-    assert!(a.run(&["env", "add", "shop", "--kind", "staging", "--url", "sqlite:///tmp/shop.db"]).status.success());
+    assert!(
+        a.run(&[
+            "env",
+            "add",
+            "local",
+            "--url",
+            &local_pg(),
+            "--replica",
+            "node2=postgres://postgres@127.0.0.1:5433/postgres"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        a.run(&[
+            "env",
+            "add",
+            "shop",
+            "--kind",
+            "staging",
+            "--url",
+            "sqlite:///tmp/shop.db"
+        ])
+        .status
+        .success()
+    );
     let file = a.path().join("envs.toml");
     let out = a.run(&["env", "export", "--output", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -153,19 +218,26 @@ fn export_then_import_into_another_data_dir() {
     assert!(out.status.success(), "{}", stderr(&out));
     let (_, la) = a.json(&["env", "list"]);
     let (_, lb) = b.json(&["env", "list"]);
-    assert_eq!(la["data"][0]["env"], lb["data"][0]["env"], "the same environment on both sides");
+    assert_eq!(
+        la["data"][0]["env"], lb["data"][0]["env"],
+        "the same environment on both sides"
+    );
 
     // A second import without --replace reports the clash and writes nothing.
     let out = b.run(&["env", "import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
-    assert!(b.run(&["env", "import", "--replace", file.to_str().unwrap()]).status.success());
+    assert!(
+        b.run(&["env", "import", "--replace", file.to_str().unwrap()])
+            .status
+            .success()
+    );
 }
 
 #[test]
 fn malformed_import_reports_each_line_and_loses_nothing() {
     let d = DataDir::new();
-    assert!(d.run(&["env", "add", "keep", "--url", LOCAL_PG]).status.success());
+    assert!(d.run(&["env", "add", "keep", "--url", &local_pg()]).status.success());
     let file = d.path().join("bad.toml");
     std::fs::write(
         &file,
@@ -179,7 +251,12 @@ fn malformed_import_reports_each_line_and_loses_nothing() {
     assert!(err.contains("line 12:") && err.contains("blue"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
     let (_, list) = d.json(&["env", "list"]);
-    let names: Vec<_> = list["data"].as_array().unwrap().iter().map(|e| e["env"]["name"].clone()).collect();
+    let names: Vec<_> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["env"]["name"].clone())
+        .collect();
     assert_eq!(names, vec!["keep"], "the valid 'one' was not half-imported");
 
     std::fs::write(&file, "[env.x\nkind = 1").unwrap();
@@ -190,12 +267,23 @@ fn malformed_import_reports_each_line_and_loses_nothing() {
 #[test]
 fn audit_records_intent_and_outcome_and_verifies() {
     let d = DataDir::new();
-    assert!(d.run(&["env", "add", "local", "--url", LOCAL_PG]).status.success());
+    assert!(d.run(&["env", "add", "local", "--url", &local_pg()]).status.success());
     assert!(d.run(&["env", "test", "local"]).status.success());
     let (_, audit) = d.json(&["audit", "list"]);
     let recs = audit["data"].as_array().unwrap();
-    let actions: Vec<(&str, &str)> = recs.iter().map(|r| (r["action"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
-    assert_eq!(actions, vec![("env.test", "ok"), ("env.test", "started"), ("env.add", "ok"), ("env.add", "started")]);
+    let actions: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("env.test", "ok"),
+            ("env.test", "started"),
+            ("env.add", "ok"),
+            ("env.add", "started")
+        ]
+    );
     assert_eq!(recs[0]["intent_id"], recs[1]["id"], "an outcome points at its intent");
     assert_eq!(recs[0]["source"], "cli");
     assert!(!recs[0]["actor"].as_str().unwrap().is_empty());
@@ -209,14 +297,16 @@ fn audit_records_intent_and_outcome_and_verifies() {
 fn audit_verify_names_the_first_tampered_record() {
     let d = DataDir::new();
     for n in ["a", "b", "c"] {
-        assert!(d.run(&["env", "add", n, "--url", LOCAL_PG]).status.success());
+        assert!(d.run(&["env", "add", n, "--url", &local_pg()]).status.success());
     }
     // Someone edits record 3 in the SQLite file directly.
     let db = d.path().join("store.db");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
         sqlx::raw_sql("DROP TRIGGER audit_no_update; UPDATE audit SET params = '{}' WHERE id = 3;")
             .execute(&mut c)
             .await

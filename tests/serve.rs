@@ -29,12 +29,19 @@ impl Server {
             .spawn()
             .expect("start dbdeck serve");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
         let url = first.trim();
         assert!(url.starts_with("http://127.0.0.1:"), "first line is the URL: {url:?}");
         let (base, token) = url.split_once("/?token=").expect("URL carries the token");
         let stderr = child.stderr.take();
-        Server { child, base: base.to_owned(), token: token.to_owned(), stderr }
+        Server {
+            child,
+            base: base.to_owned(),
+            token: token.to_owned(),
+            stderr,
+        }
     }
 
     async fn call(&self, req: Value) -> (u16, Value) {
@@ -50,7 +57,10 @@ impl Server {
     }
 
     fn terminate(&mut self) -> String {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
         let mut err = String::new();
         if let Some(mut s) = self.stderr.take() {
@@ -80,25 +90,50 @@ async fn every_api_request_needs_the_token() {
     assert_eq!(e["code"], "unauthorized");
     assert!(e["hint"].as_str().unwrap().contains("URL"));
 
-    let r = c.post(format!("{}/api/call", s.base)).bearer_auth("0".repeat(48)).json(&body).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/call", s.base))
+        .bearer_auth("0".repeat(48))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "wrong token of the right length");
-    let r = c.post(format!("{}/api/call?token=nope", s.base)).json(&body).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/call?token=nope", s.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "wrong token in the query");
     let r = c.get(format!("{}/api/events", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 401, "events need the token too");
     for op in ["app_info", "env_export", "audit_list", "audit_verify"] {
-        let r = c.post(format!("{}/api/call", s.base)).json(&json!({"op": op})).send().await.unwrap();
+        let r = c
+            .post(format!("{}/api/call", s.base))
+            .json(&json!({"op": op}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{op} without a token");
     }
 
-    let r = c.post(format!("{}/api/call", s.base)).bearer_auth(&s.token).json(&body).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/call", s.base))
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // The UI itself is public (it holds no data) and is served with a strict CSP.
     let r = c.get(format!("{}/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
 }
 
@@ -136,7 +171,12 @@ async fn demo_is_live_with_health_chart_and_events() {
     let (status, r) = s.call(json!({"op": "env_test", "name": "demo"})).await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["data"]["ok"], true, "{r}");
-    assert!(r["data"]["endpoints"][0]["server_version"].as_str().unwrap().starts_with("SQLite 3"));
+    assert!(
+        r["data"]["endpoints"][0]["server_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("SQLite 3")
+    );
 
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -152,16 +192,24 @@ async fn demo_is_live_with_health_chart_and_events() {
     // The scheduled checks fill the history; the chart draws it.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (_, h) = s.call(json!({"op": "health_history", "name": "demo", "minutes": 15})).await;
+        let (_, h) = s
+            .call(json!({"op": "health_history", "name": "demo", "minutes": 15}))
+            .await;
         if h["data"].as_array().unwrap().len() >= 3 || Instant::now() > deadline {
-            assert!(h["data"].as_array().unwrap().len() >= 3, "health checks run on a schedule: {h}");
+            assert!(
+                h["data"].as_array().unwrap().len() >= 3,
+                "health checks run on a schedule: {h}"
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let (_, c) = s.call(json!({"op": "chart_latency", "minutes": 15})).await;
     let svg = c["data"]["svg"].as_str().unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("<title>demo · "), "chart with hover titles");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<title>demo · "),
+        "chart with hover titles"
+    );
     assert!(c["data"]["as_of_ms"].is_number());
 
     let (_, info) = s.call(json!({"op": "app_info"})).await;
@@ -176,7 +224,9 @@ async fn canary_password_never_reaches_disk_logs_or_output() {
     let d = DataDir::new();
     let mut s = Server::start(&d, &["--demo"]);
     let (status, r) = s
-        .call(json!({"op": "env_add", "env": {"name": "canary", "kind": "staging", "url": pg.url()}, "password": canary}))
+        .call(
+            json!({"op": "env_add", "env": {"name": "canary", "kind": "staging", "url": pg.url()}, "password": canary}),
+        )
         .await;
     assert_eq!(status, 200, "{r}");
     assert!(!r.to_string().contains(canary), "responses never carry the secret");
@@ -184,7 +234,9 @@ async fn canary_password_never_reaches_disk_logs_or_output() {
     assert_eq!(t["data"]["ok"], true, "{t}");
     // A failing attempt with the canary in a URL must not leak it into errors or the audit log.
     let bad = format!("postgres://postgres:{canary}@127.0.0.1:{}/postgres", free_port());
-    let (_, r) = s.call(json!({"op": "env_add", "env": {"name": "bad name", "url": bad}})).await;
+    let (_, r) = s
+        .call(json!({"op": "env_add", "env": {"name": "bad name", "url": bad}}))
+        .await;
     assert!(!r.to_string().contains(canary), "{r}");
     let (_, a) = s.call(json!({"op": "audit_list"})).await;
     assert!(!a.to_string().contains(canary));
@@ -195,7 +247,10 @@ async fn canary_password_never_reaches_disk_logs_or_output() {
     assert!(!stderr_text.contains(canary), "stderr: {stderr_text}");
     let hits = found_in_files(d.path(), canary);
     assert!(hits.is_empty(), "the canary password leaked into {hits:?}");
-    assert!(d.path().join("logs/dbdeck.log").exists(), "the log exists and was scanned");
+    assert!(
+        d.path().join("logs/dbdeck.log").exists(),
+        "the log exists and was scanned"
+    );
 }
 
 #[tokio::test]
@@ -216,13 +271,25 @@ async fn sigkill_during_writes_leaves_a_store_that_opens_and_a_chain_that_verifi
                 for i in 0..10_000u64 {
                     let name = format!("r{round}w{w}n{i}");
                     let add = json!({"op": "env_add", "env": {"name": name, "url": "sqlite:///tmp/none.db"}});
-                    match c.post(format!("{base}/api/call")).bearer_auth(&token).json(&add).send().await {
+                    match c
+                        .post(format!("{base}/api/call"))
+                        .bearer_auth(&token)
+                        .json(&add)
+                        .send()
+                        .await
+                    {
                         Ok(r) if r.status() == 200 => {}
                         _ => break,
                     }
                     if i % 2 == 0 {
                         let rm = json!({"op": "env_remove", "name": name});
-                        if c.post(format!("{base}/api/call")).bearer_auth(&token).json(&rm).send().await.is_err() {
+                        if c.post(format!("{base}/api/call"))
+                            .bearer_auth(&token)
+                            .json(&rm)
+                            .send()
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     } else {
@@ -239,15 +306,30 @@ async fn sigkill_during_writes_leaves_a_store_that_opens_and_a_chain_that_verifi
         for w in writers {
             kept.extend(w.await.unwrap());
         }
-        assert!(!kept.is_empty(), "round {round}: writes were acknowledged before the process died");
+        assert!(
+            !kept.is_empty(),
+            "round {round}: writes were acknowledged before the process died"
+        );
 
         let out = d.run(&["audit", "verify"]);
-        assert!(out.status.success(), "round {round}: chain verifies after SIGKILL: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            out.status.success(),
+            "round {round}: chain verifies after SIGKILL: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         let (code, list) = d.json(&["env", "list"]);
         assert_eq!(code, 0, "round {round}: the store opens: {list}");
-        let names: std::collections::HashSet<&str> =
-            list["data"].as_array().unwrap().iter().map(|e| e["env"]["name"].as_str().unwrap()).collect();
+        let names: std::collections::HashSet<&str> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["env"]["name"].as_str().unwrap())
+            .collect();
         let lost: Vec<&String> = kept.iter().filter(|n| !names.contains(n.as_str())).collect();
-        assert!(lost.is_empty(), "round {round}: acknowledged environments lost in the crash: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged environments lost in the crash: {lost:?}"
+        );
     }
 }

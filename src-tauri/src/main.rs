@@ -43,14 +43,19 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { demo: false, data_dir: std::env::var_os("DBDECK_DATA_DIR").map(PathBuf::from) };
+    let mut args = Args {
+        demo: false,
+        data_dir: std::env::var_os("DBDECK_DATA_DIR").map(PathBuf::from),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--demo" => args.demo = true,
             "--data-dir" => args.data_dir = Some(it.next().ok_or("--data-dir needs a folder")?.into()),
             "--help" | "-h" => {
-                println!("dbdeck-desktop [--demo] [--data-dir DIR]\n\nOpens the dbdeck window. --demo adds the demo environment.");
+                println!(
+                    "dbdeck-desktop [--demo] [--data-dir DIR]\n\nOpens the dbdeck window. --demo adds the demo environment."
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),

@@ -72,7 +72,10 @@ const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
 impl Api {
     pub async fn open(opts: ApiOptions) -> Result<Self, ApiError> {
         std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
-            ApiError::new(ErrorCode::Store, format!("cannot create the data directory {}: {e}", opts.data_dir.display()))
+            ApiError::new(
+                ErrorCode::Store,
+                format!("cannot create the data directory {}: {e}", opts.data_dir.display()),
+            )
         })?;
         let store = Store::open(&opts.data_dir).await?;
         let install_id = store.install_id().await?;
@@ -194,29 +197,59 @@ impl Api {
             Request::EnvAdd { env, password } => {
                 let name = env.name.clone();
                 let params = json!({ "env": env_params(&env) });
-                let e = self.audited(Some(&name), "env.add", params, self.add_env(env, password)).await?;
+                let e = self
+                    .audited(Some(&name), "env.add", params, self.add_env(env, password))
+                    .await?;
                 Ok(Response::Env(e))
             }
-            Request::EnvUpdate { name, env, password, confirm } => {
+            Request::EnvUpdate {
+                name,
+                env,
+                password,
+                confirm,
+            } => {
                 let params = json!({ "env": env_params(&env) });
                 let e = self
-                    .audited(Some(&name), "env.update", params, self.update_env(&name, env, password, confirm.as_deref()))
+                    .audited(
+                        Some(&name),
+                        "env.update",
+                        params,
+                        self.update_env(&name, env, password, confirm.as_deref()),
+                    )
                     .await?;
                 Ok(Response::Env(e))
             }
             Request::EnvRemove { name, confirm } => {
-                self.audited(Some(&name), "env.remove", json!({}), self.remove_env(&name, confirm.as_deref())).await?;
+                self.audited(
+                    Some(&name),
+                    "env.remove",
+                    json!({}),
+                    self.remove_env(&name, confirm.as_deref()),
+                )
+                .await?;
                 Ok(Response::Removed { name })
             }
             Request::EnvTest { name } => {
                 let env = self.inner.store.get_env(&name).await?;
-                let report = self.audited(Some(&name), "env.test", json!({}), self.test_env(&env)).await?;
+                let report = self
+                    .audited(Some(&name), "env.test", json!({}), self.test_env(&env))
+                    .await?;
                 Ok(Response::TestReport(report))
             }
-            Request::EnvSetPassword { name, role, password, confirm } => {
+            Request::EnvSetPassword {
+                name,
+                role,
+                password,
+                confirm,
+            } => {
                 let params = json!({ "role": role.to_string() });
-                self.audited(Some(&name), "env.set_password", params, self.set_password(&name, &role, password, confirm.as_deref()))
-                    .await?;
+                self.audited(
+                    Some(&name),
+                    "env.set_password",
+                    params,
+                    self.set_password(&name, &role, password, confirm.as_deref()),
+                )
+                .await?;
                 Ok(Response::Done)
             }
             Request::EnvSecrets { name } => Ok(Response::Secrets(self.secrets(&name).await?)),
@@ -224,34 +257,55 @@ impl Api {
                 let envs = self.inner.store.list_envs().await?;
                 let names: Vec<_> = envs.iter().map(|e| e.name.clone()).collect();
                 let toml = self
-                    .audited(None, "env.export", json!({ "environments": names }), async { Ok(config::export(&envs)) })
+                    .audited(None, "env.export", json!({ "environments": names }), async {
+                        Ok(config::export(&envs))
+                    })
                     .await?;
                 Ok(Response::Exported { toml })
             }
             Request::EnvImport { toml, replace } => {
                 let report = self
-                    .audited(None, "env.import", json!({ "replace": replace, "bytes": toml.len() }), self.import(&toml, replace))
+                    .audited(
+                        None,
+                        "env.import",
+                        json!({ "replace": replace, "bytes": toml.len() }),
+                        self.import(&toml, replace),
+                    )
                     .await?;
                 Ok(Response::Imported(report))
             }
             Request::HealthHistory { name, minutes } => {
                 self.inner.store.get_env(&name).await?;
                 let since = now_ms() - i64::from(minutes.clamp(1, 60 * 24 * 90)) * 60_000;
-                Ok(Response::Health(self.inner.store.health_since(Some(&name), since).await?))
+                Ok(Response::Health(
+                    self.inner.store.health_since(Some(&name), since).await?,
+                ))
             }
-            Request::ChartLatency { name, minutes } => Ok(Response::Chart(self.latency_chart(name.as_deref(), minutes).await?)),
+            Request::ChartLatency { name, minutes } => {
+                Ok(Response::Chart(self.latency_chart(name.as_deref(), minutes).await?))
+            }
             Request::AuditList { env, limit, before_id } => Ok(Response::Audit(
-                self.inner.audit.list(env.as_deref(), limit.unwrap_or(200), before_id).await?,
+                self.inner
+                    .audit
+                    .list(env.as_deref(), limit.unwrap_or(200), before_id)
+                    .await?,
             )),
             Request::AuditVerify => Ok(Response::Verified(self.inner.audit.verify().await?)),
         }
     }
 
-    async fn add_env(&self, input: env::EnvInput, password: Option<Sensitive<String>>) -> Result<Environment, ApiError> {
+    async fn add_env(
+        &self,
+        input: env::EnvInput,
+        password: Option<Sensitive<String>>,
+    ) -> Result<Environment, ApiError> {
         let (env, secrets) = input.into_environment(password, |e, r| self.account(e, r))?;
         if self.inner.store.env_exists(&env.name).await? {
-            return Err(ApiError::new(ErrorCode::AlreadyExists, format!("an environment named '{}' already exists", env.name))
-                .with_hint("choose another name, or edit the existing environment"));
+            return Err(ApiError::new(
+                ErrorCode::AlreadyExists,
+                format!("an environment named '{}' already exists", env.name),
+            )
+            .with_hint("choose another name, or edit the existing environment"));
         }
         // Keychain first: if it fails, nothing is in the store that points at a missing secret.
         let mut stored: Vec<String> = Vec::new();
@@ -287,11 +341,17 @@ impl Api {
         input.name = name.to_owned();
         let (mut env, secrets) = input.into_environment(password, |e, r| self.account(e, r))?;
         // An endpoint that keeps its role keeps its stored password unless a new one was given.
-        let old_endpoints: Vec<(Role, Option<String>)> =
-            old.endpoints().into_iter().map(|(r, e)| (r, e.secret.clone())).collect();
+        let old_endpoints: Vec<(Role, Option<String>)> = old
+            .endpoints()
+            .into_iter()
+            .map(|(r, e)| (r, e.secret.clone()))
+            .collect();
         let keep = |role: &Role, ep: &mut env::Endpoint| {
             if ep.secret.is_none() {
-                ep.secret = old_endpoints.iter().find(|(r, _)| r == role).and_then(|(_, s)| s.clone());
+                ep.secret = old_endpoints
+                    .iter()
+                    .find(|(r, _)| r == role)
+                    .and_then(|(_, s)| s.clone());
             }
         };
         keep(&Role::Primary, &mut env.primary);
@@ -310,10 +370,10 @@ impl Api {
         self.inner.store.update_env(&env).await?;
         // Endpoints that are gone take their secrets with them.
         for (role, secret) in &old_endpoints {
-            if let Some(account) = secret {
-                if env.endpoint(role).and_then(|e| e.secret.as_ref()) != Some(account) {
-                    let _ = self.inner.keychain.delete(account).await;
-                }
+            if let Some(account) = secret
+                && env.endpoint(role).and_then(|e| e.secret.as_ref()) != Some(account)
+            {
+                let _ = self.inner.keychain.delete(account).await;
             }
         }
         self.emit(Event::EnvsChanged);
@@ -325,10 +385,10 @@ impl Api {
         env.guard(&format!("removing '{name}'"), confirm)?;
         self.inner.store.delete_env(name).await?;
         for (_, ep) in env.endpoints() {
-            if let Some(account) = &ep.secret {
-                if let Err(e) = self.inner.keychain.delete(account).await {
-                    tracing::warn!(env = name, error = %e.message, "could not delete a keychain entry");
-                }
+            if let Some(account) = &ep.secret
+                && let Err(e) = self.inner.keychain.delete(account).await
+            {
+                tracing::warn!(env = name, error = %e.message, "could not delete a keychain entry");
             }
         }
         self.emit(Event::EnvsChanged);
@@ -345,10 +405,14 @@ impl Api {
         let mut env = self.inner.store.get_env(name).await?;
         env.guard(&format!("changing a password of '{name}'"), confirm)?;
         if env.engine == env::Engine::Sqlite {
-            return Err(ApiError::invalid(format!("'{name}' is an SQLite environment; it has no password")));
+            return Err(ApiError::invalid(format!(
+                "'{name}' is an SQLite environment; it has no password"
+            )));
         }
         if env.endpoint(role).is_none() {
-            return Err(ApiError::invalid(format!("environment '{name}' has no {role} endpoint")));
+            return Err(ApiError::invalid(format!(
+                "environment '{name}' has no {role} endpoint"
+            )));
         }
         let account = self.account(name, role);
         self.inner.keychain.set(&account, &password).await?;
@@ -358,12 +422,12 @@ impl Api {
             Role::PgBouncer => env.pgbouncer.as_mut(),
             Role::Redis => env.redis.as_mut(),
         };
-        if let Some(ep) = ep {
-            if ep.secret.as_deref() != Some(account.as_str()) {
-                ep.secret = Some(account);
-                self.inner.store.update_env(&env).await?;
-                self.emit(Event::EnvsChanged);
-            }
+        if let Some(ep) = ep
+            && ep.secret.as_deref() != Some(account.as_str())
+        {
+            ep.secret = Some(account);
+            self.inner.store.update_env(&env).await?;
+            self.emit(Event::EnvsChanged);
         }
         Ok(())
     }
@@ -377,7 +441,12 @@ impl Api {
                 Ok(v) => (v.is_some(), None),
                 Err(e) => (false, Some(e.message)),
             };
-            out.push(SecretStatus { role: role.to_string(), account: account.clone(), stored, error });
+            out.push(SecretStatus {
+                role: role.to_string(),
+                account: account.clone(),
+                stored,
+                error,
+            });
         }
         Ok(out)
     }
@@ -404,7 +473,12 @@ impl Api {
             self.emit(Event::Health { sample });
         }
         let ok = reports.iter().all(|r| r.ok);
-        let report = TestReport { env: env.name.clone(), ok, as_of_ms, endpoints: reports };
+        let report = TestReport {
+            env: env.name.clone(),
+            ok,
+            as_of_ms,
+            endpoints: reports,
+        };
         if ok {
             Ok(report)
         } else {
@@ -422,7 +496,13 @@ impl Api {
     async fn import(&self, text: &str, replace: bool) -> Result<ImportReport, ApiError> {
         let parsed = match config::parse(text) {
             Ok(p) => p,
-            Err(problems) => return Ok(ImportReport { added: vec![], replaced: vec![], problems }),
+            Err(problems) => {
+                return Ok(ImportReport {
+                    added: vec![],
+                    replaced: vec![],
+                    problems,
+                });
+            }
         };
         let mut problems = Vec::new();
         let mut envs = Vec::new();
@@ -469,15 +549,27 @@ impl Api {
                     }
                 }
             }
-            if exists { replaced.push(name) } else { added.push(name) }
+            if exists {
+                replaced.push(name)
+            } else {
+                added.push(name)
+            }
             envs.push(env);
         }
         if !problems.is_empty() {
-            return Ok(ImportReport { added: vec![], replaced: vec![], problems });
+            return Ok(ImportReport {
+                added: vec![],
+                replaced: vec![],
+                problems,
+            });
         }
         self.inner.store.upsert_envs(&envs).await?;
         self.emit(Event::EnvsChanged);
-        Ok(ImportReport { added, replaced, problems })
+        Ok(ImportReport {
+            added,
+            replaced,
+            problems,
+        })
     }
 
     async fn latency_chart(&self, name: Option<&str>, minutes: u32) -> Result<Chart, ApiError> {
@@ -503,7 +595,14 @@ impl Api {
             })
             .collect();
         let names = series.iter().map(|s| s.name.clone()).collect();
-        let chart = TimeChart { unit: "ms".into(), from_ms, to_ms, series, width: 860, height: 260 };
+        let chart = TimeChart {
+            unit: "ms".into(),
+            from_ms,
+            to_ms,
+            series,
+            width: 860,
+            height: 260,
+        };
         let svg = tokio::task::spawn_blocking(move || chart.to_svg())
             .await
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
@@ -512,13 +611,20 @@ impl Api {
             Some(n) => format!("Round-trip latency of {n}, last {}", humanise_minutes(minutes)),
             None => format!("Round-trip latency, last {}", humanise_minutes(minutes)),
         };
-        Ok(Chart { title, svg, as_of_ms, series: names })
+        Ok(Chart {
+            title,
+            svg,
+            as_of_ms,
+            series: names,
+        })
     }
 
     /// One health check of every environment's primary, stored and broadcast.
     pub async fn check_health_once(&self) -> Result<Vec<HealthSample>, ApiError> {
         let envs = self.inner.store.list_envs().await?;
-        let reports = futures_util::future::join_all(envs.iter().map(|e| self.probe_endpoint(e, &Role::Primary, &e.primary))).await;
+        let reports =
+            futures_util::future::join_all(envs.iter().map(|e| self.probe_endpoint(e, &Role::Primary, &e.primary)))
+                .await;
         let ts = now_ms();
         let mut out = Vec::new();
         for (env, report) in envs.iter().zip(reports) {
@@ -547,10 +653,10 @@ impl Api {
                     tracing::warn!(error = %e.message, "health round failed");
                 }
                 rounds += 1;
-                if rounds % 720 == 1 {
-                    if let Err(e) = api.inner.store.prune_health(HEALTH_RETENTION).await {
-                        tracing::warn!(error = %e.message, "pruning health history failed");
-                    }
+                if rounds % 720 == 1
+                    && let Err(e) = api.inner.store.prune_health(HEALTH_RETENTION).await
+                {
+                    tracing::warn!(error = %e.message, "pruning health history failed");
                 }
             }
         })

@@ -58,7 +58,15 @@ pub fn export(envs: &[Environment]) -> String {
                     replicas: e
                         .replicas
                         .iter()
-                        .map(|r| toml::Spanned::new(0..0, ReplicaInput { name: r.name.clone(), url: r.endpoint.url.clone() }))
+                        .map(|r| {
+                            toml::Spanned::new(
+                                0..0,
+                                ReplicaInput {
+                                    name: r.name.clone(),
+                                    url: r.endpoint.url.clone(),
+                                },
+                            )
+                        })
                         .collect(),
                     pgbouncer: e.pgbouncer.as_ref().map(|x| s(&x.url)),
                     redis: e.redis.as_ref().map(|x| s(&x.url)),
@@ -75,7 +83,10 @@ pub fn export(envs: &[Environment]) -> String {
             })
             .collect(),
     };
-    format!("{HEADER}{}", toml::to_string(&doc).expect("environments always serialise to TOML"))
+    format!(
+        "{HEADER}{}",
+        toml::to_string(&doc).expect("environments always serialise to TOML")
+    )
 }
 
 /// An environment read from TOML, with the roles whose passwords the keychain should hold.
@@ -172,7 +183,11 @@ pub fn parse(text: &str) -> Result<Vec<Imported>, Vec<ImportProblem>> {
                 }),
             }
         }
-        out.push(Imported { input, line: table_line, keychain_roles });
+        out.push(Imported {
+            input,
+            line: table_line,
+            keychain_roles,
+        });
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
@@ -198,7 +213,10 @@ url = "sqlite:///tmp/demo.db"
         let got = parse(GOOD).unwrap();
         assert_eq!(got.len(), 2);
         let staging = got.iter().find(|i| i.input.name == "staging").unwrap();
-        assert_eq!(staging.keychain_roles, vec![Role::Primary, Role::Replica("node2".into())]);
+        assert_eq!(
+            staging.keychain_roles,
+            vec![Role::Primary, Role::Replica("node2".into())]
+        );
     }
 
     #[test]
@@ -230,7 +248,10 @@ url = "sqlite:///tmp/demo.db"
         let p = parse(text).unwrap_err();
         let lines: Vec<_> = p.iter().map(|x| x.line).collect();
         assert_eq!(lines, vec![Some(3), Some(6), Some(11)], "{p:?}");
-        assert!(p.iter().all(|x| !x.message.contains("pw@")), "passwords are not echoed back");
+        assert!(
+            p.iter().all(|x| !x.message.contains("pw@")),
+            "passwords are not echoed back"
+        );
     }
 
     #[test]

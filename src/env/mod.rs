@@ -179,7 +179,11 @@ impl Environment {
     /// Every endpoint with its role, primary first.
     pub fn endpoints(&self) -> Vec<(Role, &Endpoint)> {
         let mut v = vec![(Role::Primary, &self.primary)];
-        v.extend(self.replicas.iter().map(|r| (Role::Replica(r.name.clone()), &r.endpoint)));
+        v.extend(
+            self.replicas
+                .iter()
+                .map(|r| (Role::Replica(r.name.clone()), &r.endpoint)),
+        );
         if let Some(e) = &self.pgbouncer {
             v.push((Role::PgBouncer, e));
         }
@@ -206,8 +210,12 @@ impl Environment {
             ),
             None => format!("{action} on prod environment '{}' needs confirmation", self.name),
         };
-        Err(ApiError::new(ErrorCode::ConfirmationRequired, message)
-            .with_hint(format!("type the environment's name to confirm (CLI: --confirm {})", self.name)))
+        Err(
+            ApiError::new(ErrorCode::ConfirmationRequired, message).with_hint(format!(
+                "type the environment's name to confirm (CLI: --confirm {})",
+                self.name
+            )),
+        )
     }
 }
 
@@ -315,10 +323,17 @@ impl EnvInput {
             ));
         }
         let kind = self.kind.trim().to_ascii_lowercase();
-        if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if kind.is_empty()
+            || !kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(err(
                 Field::Kind,
-                format!("'{}' is not a valid kind: use dev, staging, prod or a custom lower-case word", self.kind),
+                format!(
+                    "'{}' is not a valid kind: use dev, staging, prod or a custom lower-case word",
+                    self.kind
+                ),
             ));
         }
         let colour = if kind == "prod" {
@@ -357,11 +372,20 @@ impl EnvInput {
         if engine == Engine::Sqlite && password.is_some() {
             return Err(err(Field::Url, "an SQLite environment has no password".into()));
         }
-        let primary = endpoint(Field::Url, Role::Primary, &self.url, &["postgres", "postgresql", "sqlite"], password)?;
+        let primary = endpoint(
+            Field::Url,
+            Role::Primary,
+            &self.url,
+            &["postgres", "postgresql", "sqlite"],
+            password,
+        )?;
         let mut replicas = Vec::new();
         for (i, r) in self.replicas.iter().enumerate() {
             if !valid_name(&r.name) {
-                return Err(err(Field::Replica(i), format!("'{}' is not a valid replica name", r.name)));
+                return Err(err(
+                    Field::Replica(i),
+                    format!("'{}' is not a valid replica name", r.name),
+                ));
             }
             if replicas.iter().any(|x: &Replica| x.name == r.name) {
                 return Err(err(Field::Replica(i), format!("replica '{}' is listed twice", r.name)));
@@ -369,12 +393,27 @@ impl EnvInput {
             if engine == Engine::Sqlite {
                 return Err(err(Field::Replica(i), "an SQLite environment has no replicas".into()));
             }
-            let e = endpoint(Field::Replica(i), Role::Replica(r.name.clone()), &r.url, &["postgres", "postgresql"], None)?;
-            replicas.push(Replica { name: r.name.clone(), endpoint: e });
+            let e = endpoint(
+                Field::Replica(i),
+                Role::Replica(r.name.clone()),
+                &r.url,
+                &["postgres", "postgresql"],
+                None,
+            )?;
+            replicas.push(Replica {
+                name: r.name.clone(),
+                endpoint: e,
+            });
         }
         let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let pgbouncer = match opt(&self.pgbouncer) {
-            Some(u) => Some(endpoint(Field::PgBouncer, Role::PgBouncer, &u, &["postgres", "postgresql"], None)?),
+            Some(u) => Some(endpoint(
+                Field::PgBouncer,
+                Role::PgBouncer,
+                &u,
+                &["postgres", "postgresql"],
+                None,
+            )?),
             None => None,
         };
         let redis = match opt(&self.redis) {
@@ -420,7 +459,10 @@ impl Environment {
             replicas: self
                 .replicas
                 .iter()
-                .map(|r| ReplicaInput { name: r.name.clone(), url: r.endpoint.url.clone() })
+                .map(|r| ReplicaInput {
+                    name: r.name.clone(),
+                    url: r.endpoint.url.clone(),
+                })
                 .collect(),
             pgbouncer: self.pgbouncer.as_ref().map(|e| e.url.clone()),
             redis: self.redis.as_ref().map(|e| e.url.clone()),
@@ -467,7 +509,8 @@ pub fn split_url(raw: &str, schemes: &[&str]) -> Result<(String, Option<Sensitiv
         _ => None,
     };
     if url.password().is_some() {
-        url.set_password(None).map_err(|()| format!("cannot remove the password from '{}'", redact_url(raw)))?;
+        url.set_password(None)
+            .map_err(|()| format!("cannot remove the password from '{}'", redact_url(raw)))?;
     }
     Ok((url.to_string(), password))
 }
@@ -543,7 +586,11 @@ mod tests {
         assert_eq!(env.primary.url, "postgres://app@db.internal:5433/app?sslmode=require");
         assert_eq!(env.primary.secret.as_deref(), Some("test/staging/primary"));
         assert_eq!(secrets.0.len(), 1);
-        assert_eq!(secrets.0[0].1.expose(), "s@cret", "percent-encoding is undone before storing");
+        assert_eq!(
+            secrets.0[0].1.expose(),
+            "s@cret",
+            "percent-encoding is undone before storing"
+        );
         let json = serde_json::to_string(&env).unwrap();
         assert!(!json.contains("s@cret") && !json.contains("s%40cret"), "{json}");
     }
@@ -566,15 +613,26 @@ mod tests {
         i.kind = "prod".into();
         i.colour = Some("#00ff00".into());
         let (env, _) = i.into_environment(None, acct).unwrap();
-        assert_eq!(env.colour, PROD_RED, "prod's colour is a safety signal and cannot be changed");
-        assert_eq!(env.guard("remove", None).unwrap_err().code, ErrorCode::ConfirmationRequired);
-        assert_eq!(env.guard("remove", Some("Staging")).unwrap_err().code, ErrorCode::ConfirmationRequired);
+        assert_eq!(
+            env.colour, PROD_RED,
+            "prod's colour is a safety signal and cannot be changed"
+        );
+        assert_eq!(
+            env.guard("remove", None).unwrap_err().code,
+            ErrorCode::ConfirmationRequired
+        );
+        assert_eq!(
+            env.guard("remove", Some("Staging")).unwrap_err().code,
+            ErrorCode::ConfirmationRequired
+        );
         assert!(env.guard("remove", Some("staging")).is_ok());
     }
 
     #[test]
     fn bad_inputs_name_the_field_and_hide_passwords() {
-        let e = input("mysql://u:topsecret@h/db").into_environment(None, acct).unwrap_err();
+        let e = input("mysql://u:topsecret@h/db")
+            .into_environment(None, acct)
+            .unwrap_err();
         assert_eq!(e.field, Field::Url);
         assert!(!e.message.contains("topsecret"), "{}", e.message);
         let mut i = input("postgres://h/db");
@@ -584,14 +642,20 @@ mod tests {
         i.colour = Some("red".into());
         assert_eq!(i.into_environment(None, acct).unwrap_err().field, Field::Colour);
         let mut i = input("postgres://h/db");
-        i.replicas = vec![ReplicaInput { name: "n2".into(), url: "redis://h".into() }];
+        i.replicas = vec![ReplicaInput {
+            name: "n2".into(),
+            url: "redis://h".into(),
+        }];
         assert_eq!(i.into_environment(None, acct).unwrap_err().field, Field::Replica(0));
     }
 
     #[test]
     fn redact_url_hides_passwords_even_in_broken_urls() {
         assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact_url("postgres://u:p@h:notaport/db"), "postgres://u:***@h:notaport/db");
+        assert_eq!(
+            redact_url("postgres://u:p@h:notaport/db"),
+            "postgres://u:***@h:notaport/db"
+        );
     }
 
     #[test]

@@ -46,8 +46,11 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|e| {
-                ApiError::new(ErrorCode::Store, format!("cannot open the local store {}: {e}", path.display()))
-                    .with_hint("check that the data directory exists and is writable")
+                ApiError::new(
+                    ErrorCode::Store,
+                    format!("cannot open the local store {}: {e}", path.display()),
+                )
+                .with_hint("check that the data directory exists and is writable")
             })?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
@@ -153,8 +156,14 @@ impl Store {
 
     pub async fn delete_env(&self, name: &str) -> Result<(), ApiError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM environments WHERE name = ?").bind(name).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM health_samples WHERE env = ?").bind(name).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM environments WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM health_samples WHERE env = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -236,6 +245,9 @@ fn encode_env(env: &Environment) -> String {
 
 fn decode_env(doc: String) -> Result<Environment, ApiError> {
     serde_json::from_str(&doc).map_err(|e| {
-        ApiError::new(ErrorCode::Store, format!("an environment in the local store cannot be read: {e}"))
+        ApiError::new(
+            ErrorCode::Store,
+            format!("an environment in the local store cannot be read: {e}"),
+        )
     })
 }

@@ -3,15 +3,25 @@
 //! misbehaving TCP servers for the failure modes a real server cannot be asked to show.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-/// The PostgreSQL the machine runs (trust auth), as RECIPES.md describes.
-pub const LOCAL_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// A PostgreSQL server with trust auth: the machine's own on 127.0.0.1:5432, or the one
+/// `scripts/testbed-pg` started (scripts/test exports its URL as DBDECK_TEST_PG_URL).
+pub fn local_pg() -> String {
+    std::env::var("DBDECK_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The same server, another database.
+pub fn local_pg_db(db: &str) -> String {
+    let url = local_pg();
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b).to_owned();
+    format!("{base}/{db}")
+}
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dbdeck")
@@ -71,7 +81,11 @@ pub fn free_port() -> u16 {
 
 fn is_root() -> bool {
     std::env::var("USER").map(|u| u == "root").unwrap_or(false)
-        || Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0\n"))
+            .unwrap_or(false)
 }
 
 /// Run a PostgreSQL binary as the `postgres` OS user when we are root (initdb and postgres
@@ -80,7 +94,17 @@ fn pg_command(prog: &str) -> Command {
     let path = format!("{PG_BIN}/{prog}");
     if is_root() {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", "env", "-u", "PGPASSWORD", "-u", "PGPASSFILE", &path]);
+        c.args([
+            "-u",
+            "postgres",
+            "--",
+            "env",
+            "-u",
+            "PGPASSWORD",
+            "-u",
+            "PGPASSFILE",
+            &path,
+        ]);
         c
     } else {
         Command::new(path)
@@ -106,11 +130,24 @@ impl PgCluster {
         let out = pg_command("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "scram-sha-256", "-N", "-E", "UTF8", "--locale=C"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "scram-sha-256",
+                "-N",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .expect("initdb runs");
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let port = free_port();
         let log = dir.path().join("server.log");
         let out = pg_command("pg_ctl")
@@ -119,7 +156,10 @@ impl PgCluster {
             .arg("-l")
             .arg(&log)
             .arg("-o")
-            .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.path().display()))
+            .arg(format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                dir.path().display()
+            ))
             .args(["-w", "-t", "60", "start"])
             .output()
             .expect("pg_ctl runs");
@@ -129,7 +169,11 @@ impl PgCluster {
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        PgCluster { port, password: password.to_owned(), dir }
+        PgCluster {
+            port,
+            password: password.to_owned(),
+            dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -157,10 +201,8 @@ pub fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
     let port = l.local_addr().unwrap().port();
     let h = std::thread::spawn(move || {
         let mut held = Vec::new();
-        for s in l.incoming().take(8) {
-            if let Ok(s) = s {
-                held.push(s);
-            }
+        for s in l.incoming().take(8).flatten() {
+            held.push(s);
         }
     });
     (port, h)

@@ -1,0 +1,87 @@
+// Smoke test of the real desktop window: dbdeck-desktop under Xvfb, driven through
+// tauri-driver and WebKitWebDriver (W3C WebDriver over plain HTTP, no client library).
+//
+//   DBDECK_DESKTOP_BIN=/path/to/dbdeck-desktop xvfb-run -a node --test tests/desktop.smoke.mjs
+//
+// Starts tauri-driver itself on a free port, opens the window on the demo environment,
+// waits until the overview shows the demo as reachable, and saves a screenshot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.DBDECK_DESKTOP_BIN ?? '/var/tmp/dbdeck-target/debug/dbdeck-desktop';
+const driverBin = process.env.TAURI_DRIVER ?? 'tauri-driver';
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function wd(base, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json.value;
+}
+
+test('the desktop window renders the overview with the demo environment', { timeout: 120_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dbdeck-desktop-'));
+  const port = await freePort();
+  const driver = spawn(driverBin, ['--port', String(port)], {
+    env: { ...process.env, DBDECK_DATA_DIR: dataDir },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  let session;
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const r = await fetch(`${base}/status`);
+        if (r.ok) break;
+      } catch {}
+      await sleep(100);
+    }
+    const s = await wd(base, 'POST', '/session', {
+      capabilities: {
+        alwaysMatch: { browserName: 'wry', 'tauri:options': { application: bin, args: ['--demo'] } },
+      },
+    });
+    session = s.sessionId;
+    let text = '';
+    for (let i = 0; i < 150; i++) {
+      text = await wd(base, 'POST', `/session/${session}/execute/sync`, {
+        script: 'return document.body.innerText',
+        args: [],
+      });
+      if (/demo/.test(text) && /SQLite 3\./.test(text)) break;
+      await sleep(200);
+    }
+    const shot = await wd(base, 'GET', `/session/${session}/screenshot`);
+    mkdirSync(join(here, 'out'), { recursive: true });
+    writeFileSync(join(here, 'out', 'desktop.png'), Buffer.from(shot, 'base64'));
+    assert.match(text, /demo/, 'the overview lists the demo environment');
+    assert.match(text, /SQLite 3\./, 'the demo environment was reached and reports its version');
+    const title = await wd(base, 'GET', `/session/${session}/title`);
+    assert.match(title, /dbdeck/);
+  } finally {
+    if (session) await wd(base, 'DELETE', `/session/${session}`).catch(() => {});
+    driver.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
