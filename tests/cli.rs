@@ -4,6 +4,8 @@
 mod common;
 use common::*;
 
+use std::process::Command;
+
 #[test]
 fn add_list_show_test_remove_against_real_postgres() {
     let d = DataDir::new();
@@ -326,4 +328,32 @@ fn malformed_store_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("store") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn no_keychain_means_a_clear_error_and_nothing_stored() {
+    let d = DataDir::new();
+    let out = Command::new(bin())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", d.path())
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["env", "add", "x", "--url", "postgres://app:pw-Zr9@127.0.0.1:5432/app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("OS keychain") && err.contains("hint:"), "{err}");
+    let (_, list) = d.json(&["env", "list"]);
+    assert!(
+        list["data"].as_array().unwrap().is_empty(),
+        "no environment without its secret"
+    );
+    assert!(
+        found_in_files(d.path(), "pw-Zr9").is_empty(),
+        "the password did not fall back to disk"
+    );
+    let (_, audit) = d.json(&["audit", "list"]);
+    assert_eq!(audit["data"][0]["outcome"], "error", "the failure is audited");
+    assert_ne!(audit["data"][0]["actor"], "unknown");
 }

@@ -333,3 +333,56 @@ async fn sigkill_during_writes_leaves_a_store_that_opens_and_a_chain_that_verifi
         );
     }
 }
+
+#[tokio::test]
+async fn a_server_dying_shows_as_down_and_does_not_stop_the_others() {
+    require_keychain();
+    let pg = PgCluster::start("dying-pw");
+    let d = DataDir::new();
+    let s = Server::start(&d, &["--demo"]);
+    let (status, r) = s
+        .call(
+            json!({"op": "env_add", "env": {"name": "fragile", "url": pg.url(), "pool": {
+            "max_connections": 2, "min_connections": 0, "acquire_timeout_ms": 1000,
+            "connect_timeout_ms": 1000, "idle_timeout_s": 60, "max_lifetime_s": 60}}, "password": "dying-pw"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+
+    fn latest(list: &Value, name: &str) -> Option<Value> {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["env"]["name"] == name)
+            .map(|e| e["health"].clone())
+    }
+    async fn wait_for(s: &Server, want_up: bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, list) = s.call(json!({"op": "env_list"})).await;
+            let h = latest(&list, "fragile").unwrap_or(Value::Null);
+            if h["reachable"] == want_up {
+                return list;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fragile never became reachable={want_up}: {list}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    wait_for(&s, true).await;
+    drop(pg); // the server dies (immediate shutdown)
+    let list = wait_for(&s, false).await;
+    let h = latest(&list, "fragile").unwrap();
+    assert_eq!(h["error_code"], "connection_refused", "{h}");
+    assert_eq!(
+        latest(&list, "demo").unwrap()["reachable"],
+        true,
+        "the other environment keeps being checked"
+    );
+    // Nothing about the environment was lost; its test names the cause.
+    let (_, t) = s.call(json!({"op": "env_test", "name": "fragile"})).await;
+    assert_eq!(t["data"]["endpoints"][0]["error"]["code"], "connection_refused", "{t}");
+}
