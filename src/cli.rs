@@ -54,6 +54,8 @@ pub enum Command {
 pub enum EnvCommand {
     /// Add an environment. A password in a URL or on stdin goes to the OS keychain.
     Add(AddArgs),
+    /// Change an environment's settings; options not given keep their value.
+    Update(UpdateArgs),
     /// List environments with their last health check.
     List,
     /// Show one environment.
@@ -124,6 +126,52 @@ pub struct AddArgs {
     /// Give up connecting after this many milliseconds (default 5000).
     #[arg(long, value_name = "MS")]
     pub connect_timeout: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    pub name: String,
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub colour: Option<String>,
+    /// Replace the replicas with these (NAME=URL, repeatable).
+    #[arg(long = "replica", value_name = "NAME=URL")]
+    pub replicas: Vec<String>,
+    /// Remove every replica.
+    #[arg(long, conflicts_with = "replicas")]
+    pub no_replicas: bool,
+    #[arg(long)]
+    pub pgbouncer: Option<String>,
+    #[arg(long)]
+    pub redis: Option<String>,
+    #[arg(long)]
+    pub patroni: Option<String>,
+    #[arg(long, value_name = "MS")]
+    pub connect_timeout: Option<u32>,
+    /// Required for prod: the environment's name.
+    #[arg(long)]
+    pub confirm: Option<String>,
+}
+
+fn parse_replicas(list: &[String]) -> Result<Vec<ReplicaInput>, ApiError> {
+    list.iter()
+        .map(|r| {
+            r.split_once('=')
+                .map(|(n, u)| ReplicaInput {
+                    name: n.to_owned(),
+                    url: u.to_owned(),
+                })
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "--replica expects NAME=URL, got '{}'",
+                        crate::env::redact_url(r)
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -204,23 +252,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                 } else {
                     None
                 };
-                let replicas = a
-                    .replicas
-                    .iter()
-                    .map(|r| {
-                        r.split_once('=')
-                            .map(|(n, u)| ReplicaInput {
-                                name: n.to_owned(),
-                                url: u.to_owned(),
-                            })
-                            .ok_or_else(|| {
-                                ApiError::invalid(format!(
-                                    "--replica expects NAME=URL, got '{}'",
-                                    crate::env::redact_url(r)
-                                ))
-                            })
-                    })
-                    .collect::<Result<_, _>>()?;
+                let replicas = parse_replicas(&a.replicas)?;
                 let pool = a.connect_timeout.map(|ms| crate::env::PoolProfile {
                     connect_timeout_ms: ms,
                     ..crate::env::PoolProfile::for_kind(&a.kind)
@@ -238,6 +270,44 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                         pool,
                     },
                     password,
+                }
+            }
+            EnvCommand::Update(u) => {
+                let Response::Env(current) = api.call(Request::EnvGet { name: u.name.clone() }).await? else {
+                    unreachable!("env_get answers with an environment")
+                };
+                let mut input = current.to_input();
+                if let Some(k) = u.kind {
+                    input.kind = k;
+                }
+                if let Some(x) = u.url {
+                    input.url = x;
+                }
+                if u.colour.is_some() {
+                    input.colour = u.colour;
+                }
+                if u.no_replicas {
+                    input.replicas.clear();
+                } else if !u.replicas.is_empty() {
+                    input.replicas = parse_replicas(&u.replicas)?;
+                }
+                if u.pgbouncer.is_some() {
+                    input.pgbouncer = u.pgbouncer;
+                }
+                if u.redis.is_some() {
+                    input.redis = u.redis;
+                }
+                if u.patroni.is_some() {
+                    input.patroni = u.patroni;
+                }
+                if let (Some(ms), Some(pool)) = (u.connect_timeout, input.pool.as_mut()) {
+                    pool.connect_timeout_ms = ms;
+                }
+                Request::EnvUpdate {
+                    name: u.name,
+                    env: input,
+                    password: None,
+                    confirm: u.confirm,
                 }
             }
             EnvCommand::List => Request::EnvList,

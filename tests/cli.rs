@@ -78,6 +78,24 @@ fn prod_actions_need_the_typed_name() {
         "prod is red whatever colour was asked for"
     );
 
+    let out = d.run(&["env", "update", "main-db", "--url", &local_pg_db("test")]);
+    assert_eq!(out.status.code(), Some(1), "editing prod needs confirmation too");
+    let out = d.run(&[
+        "env",
+        "update",
+        "main-db",
+        "--url",
+        &local_pg_db("test"),
+        "--confirm",
+        "main-db",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, env) = d.json(&["env", "show", "main-db"]);
+    assert!(
+        env["data"]["primary"]["url"].as_str().unwrap().ends_with("/test"),
+        "{env}"
+    );
+
     let out = d.run(&["env", "remove", "main-db"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
