@@ -375,3 +375,39 @@ fn no_keychain_means_a_clear_error_and_nothing_stored() {
     assert_eq!(audit["data"][0]["outcome"], "error", "the failure is audited");
     assert_ne!(audit["data"][0]["actor"], "unknown");
 }
+
+#[test]
+fn redis_endpoint_is_tested_with_the_environment() {
+    let d = DataDir::new();
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    assert!(
+        d.run(&[
+            "env",
+            "add",
+            "cache",
+            "--url",
+            &local_pg(),
+            "--redis",
+            "redis://127.0.0.1:6379/0"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        d.run(&["env", "add", "nocache", "--url", &local_pg(), "--redis", &dead])
+            .status
+            .success()
+    );
+    let (code, r) = d.json(&["env", "test", "cache"]);
+    assert_eq!(code, 0, "{r}");
+    let redis = &r["data"]["endpoints"][1];
+    assert_eq!(redis["role"], "redis");
+    assert!(redis["server_version"].as_str().unwrap().starts_with("Redis "), "{r}");
+    let (code, r) = d.json(&["env", "test", "nocache"]);
+    assert_eq!(code, 1, "one failing endpoint fails the test: {r}");
+    assert_eq!(
+        r["data"]["endpoints"][0]["ok"], true,
+        "the primary is still reported fine"
+    );
+    assert_eq!(r["data"]["endpoints"][1]["error"]["code"], "connection_refused");
+}
