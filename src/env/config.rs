@@ -260,4 +260,39 @@ url = "sqlite:///tmp/demo.db"
         assert_eq!(p[0].line, Some(4), "{p:?}");
         assert!(p[0].message.contains("pasword"), "{p:?}");
     }
+
+    /// Mutation smoke test: truncated, byte-flipped and spliced documents never panic, and
+    /// every reported line is inside the document.
+    #[test]
+    fn mangled_documents_never_panic() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"[]=\"'#\n.{},:%@/\\ \xc3\xa9az09";
+        let lines = GOOD.lines().count() as u32 + 1;
+        for _ in 0..4000 {
+            let mut bytes = GOOD.as_bytes().to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % bytes.len().max(1);
+                match next() % 3 {
+                    0 => bytes.truncate(at),
+                    1 => bytes.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+                    _ if !bytes.is_empty() => {
+                        bytes.remove(at.min(bytes.len() - 1));
+                    }
+                    _ => {}
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(problems) = parse(&text) {
+                for p in problems {
+                    assert!(p.line.is_none_or(|l| l >= 1 && l <= lines + 4), "{p:?} in {text:?}");
+                }
+            }
+        }
+    }
 }

@@ -665,4 +665,34 @@ mod tests {
         }
         assert!("replica:".parse::<Role>().is_err());
     }
+
+    #[test]
+    fn url_splitting_never_panics_on_odd_input() {
+        for raw in [
+            "",
+            "postgres://",
+            "postgres://:@",
+            "postgres://u:%@h/db",
+            "postgres://u:%e9%@h/db",
+            "postgres://u:%C3%A9@h/db",
+            "postgres://u:é@h/db",
+            "postgres://[::1]:5432/db",
+            "postgres://u:p@[::1/db",
+            "sqlite:",
+            "sqlite://",
+            "://u:p@",
+            "postgres://u:p@h:99999/db",
+            "redis://:p@h:6379",
+            "postgres://u:p%ZZ@h/db",
+        ] {
+            let _ = split_url(raw, &["postgres", "sqlite", "redis"]);
+            let _ = redact_url(raw);
+        }
+        let (_, pw) = split_url("postgres://u:%C3%A9t%C3%A9@h/db", &["postgres"]).unwrap();
+        assert_eq!(
+            pw.unwrap().expose(),
+            "été",
+            "multi-byte percent-encoding decodes to UTF-8"
+        );
+    }
 }
