@@ -1,0 +1,34 @@
+// The desktop door: two Tauri commands, `api_call` (one Request → one Response, rejecting
+// with an ApiError) and `subscribe` (events pushed over a Channel). Loaded only in Tauri.
+
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { toApiCallError, type Backend, type Event, type LinkState, type Request, type Response } from './types';
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const;
+
+  async call(request: Request): Promise<Response> {
+    try {
+      return await invoke<Response>('api_call', { request });
+    } catch (e) {
+      throw toApiCallError(e, request.op);
+    }
+  }
+
+  subscribe(onEvent: (e: Event) => void, onState?: (s: LinkState) => void): () => void {
+    let active = true;
+    const channel = new Channel<Event>();
+    channel.onmessage = (e) => {
+      if (active) onEvent(e);
+    };
+    onState?.('connecting');
+    invoke('subscribe', { channel }).then(
+      () => onState?.('open'),
+      () => onState?.('closed'),
+    );
+    return () => {
+      // The Rust side drops the channel when a send fails; stop delivering meanwhile.
+      active = false;
+    };
+  }
+}
