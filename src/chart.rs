@@ -30,6 +30,62 @@ pub struct TimeChart {
     pub series: Vec<Series>,
     pub width: u32,
     pub height: u32,
+    /// Draw a legend inside the plot. Off when the page draws its own.
+    pub legend: bool,
+}
+
+/// Tick positions on round local-time boundaries (every 5 min, every hour, midnight …), at
+/// most `max` of them.
+pub fn time_ticks(from_ms: i64, to_ms: i64, max: i64) -> Vec<i64> {
+    const S: i64 = 1000;
+    const STEPS: &[i64] = &[
+        S,
+        2 * S,
+        5 * S,
+        10 * S,
+        15 * S,
+        30 * S,
+        60 * S,
+        120 * S,
+        300 * S,
+        600 * S,
+        900 * S,
+        1800 * S,
+        3600 * S,
+        2 * 3600 * S,
+        3 * 3600 * S,
+        6 * 3600 * S,
+        12 * 3600 * S,
+        86_400 * S,
+        2 * 86_400 * S,
+        7 * 86_400 * S,
+        14 * 86_400 * S,
+        30 * 86_400 * S,
+    ];
+    let span = (to_ms - from_ms).max(1);
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|s| span <= max * s)
+        .unwrap_or(30 * 86_400 * S);
+    // Align to the local clock, so "every hour" means on the hour where the person is.
+    let offset = {
+        use chrono::{Offset, TimeZone};
+        chrono::Local
+            .timestamp_millis_opt(from_ms)
+            .single()
+            .map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()) * S)
+    };
+    let mut t = (from_ms + offset).div_euclid(step) * step - offset;
+    if t < from_ms {
+        t += step;
+    }
+    let mut out = Vec::new();
+    while t <= to_ms {
+        out.push(t);
+        t += step;
+    }
+    out
 }
 
 fn parse_hex(c: &str) -> Option<RGBColor> {
@@ -84,7 +140,10 @@ impl TimeChart {
                 .margin(12)
                 .x_label_area_size(28)
                 .y_label_area_size(56)
-                .build_cartesian_2d(self.from_ms..self.to_ms, 0.0..y_top)
+                .build_cartesian_2d(
+                    (self.from_ms..self.to_ms).with_key_points(time_ticks(self.from_ms, self.to_ms, 7)),
+                    0.0..y_top,
+                )
                 .map_err(|e| e.to_string())?;
             let label_style = ("sans-serif", 14).into_font().color(&AXIS);
             chart
@@ -92,8 +151,10 @@ impl TimeChart {
                 .light_line_style(AXIS.mix(0.12))
                 .bold_line_style(AXIS.mix(0.25))
                 .axis_style(AXIS.mix(0.6))
-                .x_labels(6)
+                .x_labels(8)
                 .y_labels(5)
+                .x_max_light_lines(1)
+                .y_max_light_lines(1)
                 .x_label_formatter(&|ms| time_label(*ms, span))
                 .y_label_formatter(&|v| fmt_value(*v, &self.unit))
                 .label_style(label_style.clone())
@@ -159,7 +220,7 @@ impl TimeChart {
                     .draw_series(pts.into_iter().map(|p| Circle::new(p, 2, colour.filled())))
                     .map_err(|e| e.to_string())?;
             }
-            if !self.series.is_empty() {
+            if self.legend && !self.series.is_empty() {
                 chart
                     .configure_series_labels()
                     .position(SeriesLabelPosition::UpperLeft)
@@ -218,6 +279,7 @@ mod tests {
             to_ms: 1_600_000,
             width: 640,
             height: 240,
+            legend: true,
             series: vec![
                 Series {
                     name: "demo".into(),
@@ -246,6 +308,18 @@ mod tests {
     }
 
     #[test]
+    fn ticks_fall_on_round_times() {
+        let from = 1_764_000_123_456; // an odd instant
+        let ticks = time_ticks(from, from + 15 * 60_000, 7);
+        assert!(ticks.len() >= 3 && ticks.len() <= 8, "{ticks:?}");
+        let step = ticks[1] - ticks[0];
+        assert_eq!(step, 300_000, "15 minutes get a tick every 5 minutes");
+        assert!(ticks.iter().all(|t| t % 60_000 == 0), "on whole minutes: {ticks:?}");
+        let day = time_ticks(from, from + 86_400_000, 7);
+        assert_eq!(day[1] - day[0], 6 * 3_600_000, "24 h get a tick every 6 hours");
+    }
+
+    #[test]
     fn empty_chart_still_renders() {
         let c = TimeChart {
             unit: "ms".into(),
@@ -253,6 +327,7 @@ mod tests {
             to_ms: 60_000,
             width: 300,
             height: 200,
+            legend: true,
             series: vec![],
         };
         assert!(c.to_svg().unwrap().contains("<svg"));

@@ -193,6 +193,17 @@ fn connection_failures_are_named() {
             "{name} has a hint: {r}"
         );
     }
+    // The audit log records the failure and its reason, not "ok".
+    let (_, audit) = d.json(&["audit", "list", "--env", "refused", "--limit", "1"]);
+    assert_eq!(audit["data"][0]["outcome"], "failed", "{audit}");
+    assert!(
+        audit["data"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("primary: connection refused"),
+        "{audit}"
+    );
+
     // The table view puts the reason on stderr for people.
     let out = d.run(&["env", "test", "refused"]);
     assert!(stderr(&out).contains("hint:"), "{}", stderr(&out));
@@ -261,14 +272,18 @@ fn malformed_import_reports_each_line_and_loses_nothing() {
     let file = d.path().join("bad.toml");
     std::fs::write(
         &file,
-        "[env.one]\nkind = \"dev\"\nurl = \"postgres://h/db\"\n\n[env.two]\nkind = \"dev\"\nurl = \"ftp://h/x\"\n\n[env.three]\nkind = \"dev\"\nurl = \"postgres://u:secret@h/db\"\ncolour = \"blue\"\n",
+        "[env.keep]\nkind = \"dev\"\nurl = \"postgres://h/db\"\n[env.one]\nkind = \"dev\"\nurl = \"postgres://h/db\"\n\n[env.two]\nkind = \"dev\"\nurl = \"ftp://h/x\"\n\n[env.three]\nkind = \"dev\"\nurl = \"postgres://u:secret@h/db\"\ncolour = \"blue\"\n",
     )
     .unwrap();
     let out = d.run(&["env", "import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("line 7:") && err.contains("ftp"), "{err}");
-    assert!(err.contains("line 12:") && err.contains("blue"), "{err}");
+    assert!(
+        err.contains("line 1:") && err.contains("'keep' already exists"),
+        "{err}"
+    );
+    assert!(err.contains("line 10:") && err.contains("ftp"), "{err}");
+    assert!(err.contains("line 15:") && err.contains("blue"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
     let (_, list) = d.json(&["env", "list"]);
     let names: Vec<_> = list["data"]

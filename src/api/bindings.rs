@@ -41,6 +41,7 @@ pub fn typescript() -> String {
         AuditRecord::decl(&cfg),
         VerifyReport::decl(&cfg),
         BadRecord::decl(&cfg),
+        serde_json::Value::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

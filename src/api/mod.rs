@@ -136,6 +136,20 @@ impl Api {
         params: serde_json::Value,
         work: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
+        self.audited_with(env, action, params, work, |_| None).await
+    }
+
+    /// Like [`Api::audited`], for work that can complete yet find a failure (a connection test
+    /// that reached nothing): `judge` returns the failure's description, recorded as
+    /// outcome `failed`.
+    pub async fn audited_with<T>(
+        &self,
+        env: Option<&str>,
+        action: &str,
+        params: serde_json::Value,
+        work: impl Future<Output = Result<T, ApiError>>,
+        judge: impl Fn(&T) -> Option<String>,
+    ) -> Result<T, ApiError> {
         let intent = self
             .inner
             .audit
@@ -151,7 +165,10 @@ impl Api {
         self.emit(Event::Audit { record: intent.clone() });
         let result = work.await;
         let (outcome, detail) = match &result {
-            Ok(_) => ("ok", None),
+            Ok(value) => match judge(value) {
+                Some(failure) => ("failed", Some(failure)),
+                None => ("ok", None),
+            },
             Err(e) if e.code == ErrorCode::ConfirmationRequired => ("refused", Some(e.message.clone())),
             Err(e) => ("error", Some(e.message.clone())),
         };
@@ -232,7 +249,20 @@ impl Api {
             Request::EnvTest { name } => {
                 let env = self.inner.store.get_env(&name).await?;
                 let report = self
-                    .audited(Some(&name), "env.test", json!({}), self.test_env(&env))
+                    .audited_with(
+                        Some(&name),
+                        "env.test",
+                        json!({}),
+                        self.test_env(&env),
+                        |r: &TestReport| {
+                            let failures: Vec<String> = r
+                                .endpoints
+                                .iter()
+                                .filter_map(|e| e.error.as_ref().map(|err| format!("{}: {}", e.role, err.message)))
+                                .collect();
+                            (!failures.is_empty()).then(|| failures.join("; "))
+                        },
+                    )
                     .await?;
                 Ok(Response::TestReport(report))
             }
@@ -281,8 +311,19 @@ impl Api {
                     self.inner.store.health_since(Some(&name), since).await?,
                 ))
             }
-            Request::ChartLatency { name, minutes } => {
-                Ok(Response::Chart(self.latency_chart(name.as_deref(), minutes).await?))
+            Request::ChartLatency {
+                name,
+                minutes,
+                width,
+                height,
+            } => {
+                let size = (
+                    width.unwrap_or(860).clamp(320, 4000),
+                    height.unwrap_or(260).clamp(160, 2000),
+                );
+                Ok(Response::Chart(
+                    self.latency_chart(name.as_deref(), minutes, size).await?,
+                ))
             }
             Request::AuditList { env, limit, before_id } => Ok(Response::Audit(
                 self.inner
@@ -473,38 +514,16 @@ impl Api {
             self.emit(Event::Health { sample });
         }
         let ok = reports.iter().all(|r| r.ok);
-        let report = TestReport {
+        Ok(TestReport {
             env: env.name.clone(),
             ok,
             as_of_ms,
             endpoints: reports,
-        };
-        if ok {
-            Ok(report)
-        } else {
-            // The audit outcome records the failure, but the caller still gets the whole report.
-            let failed: Vec<String> = report
-                .endpoints
-                .iter()
-                .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {}", r.role, e.message)))
-                .collect();
-            tracing::info!(env = %env.name, failures = %failed.join("; "), "environment test found problems");
-            Ok(report)
-        }
+        })
     }
 
     async fn import(&self, text: &str, replace: bool) -> Result<ImportReport, ApiError> {
-        let parsed = match config::parse(text) {
-            Ok(p) => p,
-            Err(problems) => {
-                return Ok(ImportReport {
-                    added: vec![],
-                    replaced: vec![],
-                    problems,
-                });
-            }
-        };
-        let mut problems = Vec::new();
+        let (parsed, mut problems) = config::parse_all(text);
         let mut envs = Vec::new();
         let (mut added, mut replaced) = (Vec::new(), Vec::new());
         for item in parsed {
@@ -572,7 +591,12 @@ impl Api {
         })
     }
 
-    async fn latency_chart(&self, name: Option<&str>, minutes: u32) -> Result<Chart, ApiError> {
+    async fn latency_chart(
+        &self,
+        name: Option<&str>,
+        minutes: u32,
+        (width, height): (u32, u32),
+    ) -> Result<Chart, ApiError> {
         let minutes = minutes.clamp(1, 60 * 24 * 90);
         let to_ms = now_ms();
         let from_ms = to_ms - i64::from(minutes) * 60_000;
@@ -600,8 +624,10 @@ impl Api {
             from_ms,
             to_ms,
             series,
-            width: 860,
-            height: 260,
+            width,
+            height,
+            // The pages draw their own legend with live values; the SVG carries only the plot.
+            legend: false,
         };
         let svg = tokio::task::spawn_blocking(move || chart.to_svg())
             .await
@@ -616,6 +642,8 @@ impl Api {
             svg,
             as_of_ms,
             series: names,
+            width,
+            height,
         })
     }
 

@@ -80,6 +80,13 @@ pub enum Request {
         #[ts(optional)]
         name: Option<String>,
         minutes: u32,
+        /// Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
+        #[serde(default)]
+        #[ts(optional)]
+        width: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        height: Option<u32>,
     },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {
@@ -159,6 +166,9 @@ pub struct Chart {
     /// Unix milliseconds of the newest point, for the "as of" label.
     pub as_of_ms: Option<i64>,
     pub series: Vec<String>,
+    /// The size the SVG was drawn at.
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Pushed to every subscriber (SSE in the browser, a Tauri channel in the desktop).

@@ -106,12 +106,23 @@ fn line_of(text: &str, offset: usize) -> u32 {
 /// Parse and validate a whole document. `Err` lists every problem found, each with its line.
 /// `account` is only used for validation here; secrets are never in the document.
 pub fn parse(text: &str) -> Result<Vec<Imported>, Vec<ImportProblem>> {
-    let doc: Document = toml::from_str(text).map_err(|e| {
-        vec![ImportProblem {
-            line: e.span().map(|s| line_of(text, s.start)),
-            message: e.message().trim().to_owned(),
-        }]
-    })?;
+    let (items, problems) = parse_all(text);
+    if problems.is_empty() { Ok(items) } else { Err(problems) }
+}
+
+/// Every environment that could be read, and every problem found, so a caller can add its own
+/// checks (does it already exist?) and report everything at once.
+pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
+    let doc: Document = match toml::from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let p = ImportProblem {
+                line: e.span().map(|s| line_of(text, s.start)),
+                message: e.message().trim().to_owned(),
+            };
+            return (vec![], vec![p]);
+        }
+    };
     let mut problems = Vec::new();
     let mut out = Vec::new();
     if doc.env.is_empty() {
@@ -189,7 +200,7 @@ pub fn parse(text: &str) -> Result<Vec<Imported>, Vec<ImportProblem>> {
             keychain_roles,
         });
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    (out, problems)
 }
 
 #[cfg(test)]

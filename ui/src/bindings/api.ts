@@ -5,7 +5,11 @@ export type Request = { "op": "app_info" } | { "op": "env_list" } | { "op": "env
 /**
  * Replace environments that already exist (default: report them as problems).
  */
-replace: boolean, } | { "op": "health_history", name: string, minutes: number, } | { "op": "chart_latency", name?: string, minutes: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+replace: boolean, } | { "op": "health_history", name: string, minutes: number, } | { "op": "chart_latency", name?: string, minutes: number, 
+/**
+ * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
+ */
+width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
 export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "done" };
 
@@ -47,7 +51,11 @@ export type Chart = { title: string, svg: string,
 /**
  * Unix milliseconds of the newest point, for the "as of" label.
  */
-as_of_ms: number | null, series: Array<string>, };
+as_of_ms: number | null, series: Array<string>, 
+/**
+ * The size the SVG was drawn at.
+ */
+width: number, height: number, };
 
 export type Environment = { name: string, 
 /**
@@ -130,3 +138,5 @@ intent_id: number | null, prev_hash: string, hash: string, };
 export type VerifyReport = { ok: boolean, records: number, head_hash: string, first_bad: BadRecord | null, };
 
 export type BadRecord = { id: number, reason: string, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

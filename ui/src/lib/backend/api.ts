@@ -80,8 +80,12 @@ export class Api {
   healthHistory(name: string, minutes: number): Promise<HealthSample[]> {
     return this.expect({ op: 'health_history', name, minutes }, 'health');
   }
-  chartLatency(minutes: number, name?: string): Promise<Chart> {
-    return this.expect({ op: 'chart_latency', minutes, ...(name ? { name } : {}) }, 'chart');
+  /** `width` is the pixel width to draw at (the panel's), so text is drawn at its real size. */
+  chartLatency(minutes: number, opts: { name?: string; width?: number } = {}): Promise<Chart> {
+    const req: Request = { op: 'chart_latency', minutes };
+    if (opts.name) req.name = opts.name;
+    if (opts.width) req.width = Math.round(opts.width);
+    return this.expect(req, 'chart');
   }
   auditList(opts: { env?: string; limit?: number; beforeId?: number } = {}): Promise<AuditRecord[]> {
     const req: Request = { op: 'audit_list' };
