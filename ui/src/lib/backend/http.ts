@@ -29,6 +29,10 @@ export function takeToken(): string | null {
 
 export class HttpBackend implements Backend {
   readonly kind = 'http' as const;
+
+  setTitle(title: string): void {
+    document.title = title;
+  }
   constructor(
     private readonly token: string,
     private readonly onUnauthorized: () => void,

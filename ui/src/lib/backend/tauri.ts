@@ -2,6 +2,7 @@
 // with an ApiError) and `subscribe` (events pushed over a Channel). Loaded only in Tauri.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { getCurrentWindow } from '@tauri-apps/api/window';
 import { toApiCallError, type Backend, type Event, type LinkState, type Request, type Response } from './types';
 
 export class TauriBackend implements Backend {
@@ -30,5 +31,13 @@ export class TauriBackend implements Backend {
       // The Rust side drops the channel when a send fails; stop delivering meanwhile.
       active = false;
     };
+  }
+
+  setTitle(title: string): void {
+    // The window's title bar names the environment, like the page's band does.
+    document.title = title;
+    getCurrentWindow()
+      .setTitle(title)
+      .catch(() => {});
   }
 }

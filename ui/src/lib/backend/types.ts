@@ -13,6 +13,8 @@ export interface Backend {
   readonly kind: 'http' | 'tauri';
   call(req: Request): Promise<Response>;
   subscribe(onEvent: (e: Event) => void, onState?: (s: LinkState) => void): () => void;
+  /** Show `title` where the OS shows the window's name (the browser does this itself). */
+  setTitle(title: string): void;
 }
 
 /** An error the backend returned (or one we made in its shape), thrown by `call`. */
