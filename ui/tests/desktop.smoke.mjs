@@ -64,12 +64,13 @@ test('the desktop window renders the overview with the demo environment', { time
     });
     session = s.sessionId;
     let text = '';
-    for (let i = 0; i < 150; i++) {
-      text = await wd(base, 'POST', `/session/${session}/execute/sync`, {
-        script: 'return document.body.innerText',
+    let chart = false;
+    for (let i = 0; i < 300; i++) {
+      [text, chart] = await wd(base, 'POST', `/session/${session}/execute/sync`, {
+        script: "return [document.body.innerText, !!document.querySelector('[data-testid=chart] svg')]",
         args: [],
       });
-      if (/demo/.test(text) && /SQLite 3\./.test(text)) break;
+      if (/demo/.test(text) && /SQLite 3\./.test(text) && chart) break;
       await sleep(200);
     }
     const shot = await wd(base, 'GET', `/session/${session}/screenshot`);
@@ -77,8 +78,10 @@ test('the desktop window renders the overview with the demo environment', { time
     writeFileSync(join(here, 'out', 'desktop.png'), Buffer.from(shot, 'base64'));
     assert.match(text, /demo/, 'the overview lists the demo environment');
     assert.match(text, /SQLite 3\./, 'the demo environment was reached and reports its version');
+    assert.ok(chart, 'the latency chart (plotters SVG) rendered in the window');
+    assert.match(text, /live updates/, 'events arrive over the Tauri channel');
     const title = await wd(base, 'GET', `/session/${session}/title`);
-    assert.match(title, /dbdeck/);
+    assert.match(title, /demo — dbdeck/, 'the title names the current environment');
   } finally {
     if (session) await wd(base, 'DELETE', `/session/${session}`).catch(() => {});
     driver.kill('SIGTERM');
