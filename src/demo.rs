@@ -178,36 +178,39 @@ pub async fn ensure_demo_db(data_dir: &Path) -> Result<PathBuf, ApiError> {
     .await
     .map_err(fail)?;
 
+    // Rows are made in memory first (the generator's call order fixes the data), then written
+    // in multi-row INSERTs: one statement per few thousand rows instead of one per row.
     let mut g = Seq(0x9E37_79B9_7F4A_7C15);
     let day0 = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date");
-    for id in 1..=CUSTOMERS {
+    let mut customers = Vec::with_capacity(CUSTOMERS as usize);
+    for id in 1..=i64::from(CUSTOMERS) {
         let (f, l, city) = (g.pick(FIRST), g.pick(LAST), g.pick(CITIES));
         let created = day0 + chrono::Days::new(g.below(600));
-        sqlx::query("INSERT INTO customers (id, name, email, city, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(format!("{f} {l}"))
-            .bind(format!("{}.{}{id}@example.com", f.to_lowercase(), l.to_lowercase()))
-            .bind(city)
-            .bind(created.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        customers.push(vec![
+            Cell::Int(id),
+            Cell::Text(format!("{f} {l}")),
+            Cell::Text(format!("{}.{}{id}@example.com", f.to_lowercase(), l.to_lowercase())),
+            Cell::Text(city.to_owned()),
+            Cell::Text(created.to_string()),
+        ]);
     }
     let mut prices = Vec::with_capacity(PRODUCTS as usize);
-    for id in 1..=PRODUCTS {
+    let mut products = Vec::with_capacity(PRODUCTS as usize);
+    for id in 1..=i64::from(PRODUCTS) {
         let price = 499 + g.below(30_000) as i64;
         prices.push(price);
-        sqlx::query("INSERT INTO products (id, sku, name, price_cents, stock) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(format!("SKU-{id:05}"))
-            .bind(format!("{} {}", g.pick(ADJ), g.pick(THING)))
-            .bind(price)
-            .bind(g.below(500) as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        let name = format!("{} {}", g.pick(ADJ), g.pick(THING));
+        products.push(vec![
+            Cell::Int(id),
+            Cell::Text(format!("SKU-{id:05}")),
+            Cell::Text(name),
+            Cell::Int(price),
+            Cell::Int(g.below(500) as i64),
+        ]);
     }
-    for id in 1..=ORDERS {
+    let mut orders = Vec::with_capacity(ORDERS as usize);
+    let mut items = Vec::new();
+    for id in 1..=i64::from(ORDERS) {
         let customer = 1 + g.below(u64::from(CUSTOMERS));
         let mut lines: Vec<(u64, i64, i64)> = Vec::new();
         for _ in 0..1 + g.below(4) {
@@ -219,30 +222,77 @@ pub async fn ensure_demo_db(data_dir: &Path) -> Result<PathBuf, ApiError> {
         }
         let total: i64 = lines.iter().map(|(_, q, p)| q * p).sum();
         let placed = day0 + chrono::Days::new(30 + g.below(660));
-        sqlx::query("INSERT INTO orders (id, customer_id, status, placed_at, total_cents) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(customer as i64)
-            .bind(g.pick(STATUS))
-            .bind(placed.to_string())
-            .bind(total)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        orders.push(vec![
+            Cell::Int(id),
+            Cell::Int(customer as i64),
+            Cell::Text(g.pick(STATUS).to_owned()),
+            Cell::Text(placed.to_string()),
+            Cell::Int(total),
+        ]);
         for (product, qty, price) in lines {
-            sqlx::query("INSERT INTO order_items (order_id, product_id, quantity, price_cents) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(product as i64)
-                .bind(qty)
-                .bind(price)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+            items.push(vec![
+                Cell::Int(id),
+                Cell::Int(product as i64),
+                Cell::Int(qty),
+                Cell::Int(price),
+            ]);
         }
     }
+    insert_rows(&mut tx, "customers (id, name, email, city, created_at)", customers)
+        .await
+        .map_err(fail)?;
+    insert_rows(&mut tx, "products (id, sku, name, price_cents, stock)", products)
+        .await
+        .map_err(fail)?;
+    insert_rows(
+        &mut tx,
+        "orders (id, customer_id, status, placed_at, total_cents)",
+        orders,
+    )
+    .await
+    .map_err(fail)?;
+    insert_rows(
+        &mut tx,
+        "order_items (order_id, product_id, quantity, price_cents)",
+        items,
+    )
+    .await
+    .map_err(fail)?;
     tx.commit().await.map_err(fail)?;
     sqlx::query("ANALYZE").execute(&mut conn).await.map_err(fail)?;
     let _ = conn.close().await;
     Ok(path)
+}
+
+enum Cell {
+    Int(i64),
+    Text(String),
+}
+
+/// Write rows with multi-row INSERTs, a few thousand rows per statement (SQLite allows
+/// 32,766 bound parameters per statement). `target` is `table (col, ...)`, a constant.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    target: &'static str,
+    rows: Vec<Vec<Cell>>,
+) -> Result<(), sqlx::Error> {
+    let width = rows.first().map_or(1, Vec::len);
+    let per_statement = 30_000 / width;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO ");
+        q.push(target).push(" ");
+        q.push_values(rows.by_ref().take(per_statement), |mut b, row| {
+            for cell in row {
+                match cell {
+                    Cell::Int(v) => b.push_bind(v),
+                    Cell::Text(v) => b.push_bind(v),
+                };
+            }
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ struct Inner {
     demo: bool,
     install_id: String,
     health_interval: Duration,
+    /// False while the demo environment is being set up in the background; calls wait for it,
+    /// so the server can answer (and show the UI) before the demo database exists.
+    ready: tokio::sync::watch::Receiver<bool>,
+    demo_error: std::sync::Mutex<Option<ApiError>>,
 }
 
 const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -80,6 +84,7 @@ impl Api {
         let store = Store::open(&opts.data_dir).await?;
         let install_id = store.install_id().await?;
         let (events, _) = broadcast::channel(512);
+        let (ready_tx, ready) = tokio::sync::watch::channel(!opts.demo);
         let api = Api {
             inner: Arc::new(Inner {
                 data_dir: opts.data_dir.clone(),
@@ -90,12 +95,29 @@ impl Api {
                 demo: opts.demo,
                 install_id,
                 health_interval: opts.health_interval,
+                ready,
+                demo_error: std::sync::Mutex::new(None),
             }),
         };
         if opts.demo {
-            api.ensure_demo().await?;
+            let background = api.clone();
+            tokio::spawn(async move {
+                if let Err(e) = background.ensure_demo().await {
+                    tracing::error!(error = %e.message, "the demo environment could not be set up");
+                    *background.inner.demo_error.lock().expect("demo_error lock") = Some(e);
+                }
+                let _ = ready_tx.send(true);
+                background.emit(Event::EnvsChanged);
+            });
         }
         Ok(api)
+    }
+
+    /// Wait until background set-up (the demo) has finished.
+    pub async fn ready(&self) {
+        let mut rx = self.inner.ready.clone();
+        // An Err means the set-up task died; carry on without it.
+        let _ = rx.wait_for(|r| *r).await;
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -123,7 +145,10 @@ impl Api {
     async fn ensure_demo(&self) -> Result<(), ApiError> {
         demo::ensure_demo_db(&self.inner.data_dir).await?;
         if !self.inner.store.env_exists(demo::DEMO_ENV).await? {
-            self.add_env(demo::demo_input(&self.inner.data_dir), None).await?;
+            let input = demo::demo_input(&self.inner.data_dir);
+            let params = json!({ "env": env_params(&input), "reason": "--demo" });
+            self.audited(Some(demo::DEMO_ENV), "env.add", params, self.add_env(input, None))
+                .await?;
         }
         Ok(())
     }
@@ -193,6 +218,7 @@ impl Api {
 
     /// Dispatch one request.
     pub async fn call(&self, req: Request) -> Result<Response, ApiError> {
+        self.ready().await;
         match req {
             Request::AppInfo => Ok(Response::AppInfo(AppInfo {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -201,6 +227,7 @@ impl Api {
                 keychain: self.inner.keychain.status().await,
                 user: self.inner.audit.actor().to_owned(),
                 health_interval_s: self.inner.health_interval.as_secs() as u32,
+                demo_error: self.inner.demo_error.lock().expect("demo_error lock").clone(),
             })),
             Request::EnvList => {
                 let mut out = Vec::new();
@@ -649,6 +676,7 @@ impl Api {
 
     /// One health check of every environment's primary, stored and broadcast.
     pub async fn check_health_once(&self) -> Result<Vec<HealthSample>, ApiError> {
+        self.ready().await;
         let envs = self.inner.store.list_envs().await?;
         let reports =
             futures_util::future::join_all(envs.iter().map(|e| self.probe_endpoint(e, &Role::Primary, &e.primary)))

@@ -10,6 +10,7 @@ use ts_rs::TS;
 
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::env::{EnvInput, Environment, Role};
+use crate::error::ApiError;
 use crate::probe::{HealthSample, TestReport};
 use crate::secrets::{KeychainStatus, SecretStatus, Sensitive};
 
@@ -134,6 +135,8 @@ pub struct AppInfo {
     pub user: String,
     /// Seconds between health checks of each environment.
     pub health_interval_s: u32,
+    /// Why the demo environment could not be set up, when it could not.
+    pub demo_error: Option<ApiError>,
 }
 
 /// An environment and the last thing known about its health.

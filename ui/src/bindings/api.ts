@@ -31,7 +31,11 @@ user: string,
 /**
  * Seconds between health checks of each environment.
  */
-health_interval_s: number, };
+health_interval_s: number, 
+/**
+ * Why the demo environment could not be set up, when it could not.
+ */
+demo_error: ApiError | null, };
 
 export type EnvSummary = { env: Environment, health: HealthSample | null, };
 
