@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{Api, ApiOptions, Request, Response};
+use crate::cli_views::View;
 use crate::env::{EnvInput, ReplicaInput, Role};
 use crate::error::ApiError;
 use crate::secrets::Sensitive;
@@ -48,6 +49,36 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Everything one poll of the environment's primary finds.
+    Snapshot(EnvArg),
+    /// dbdeck's own connection pools: size, in use, waits, timeouts, circuit breaker.
+    Pools(EnvArg),
+    /// Sessions (pg_stat_activity) grouped by state, with long transactions.
+    Sessions(EnvArg),
+    /// Who blocks whom (pg_blocking_pids), as a tree.
+    Locks(EnvArg),
+    /// The most expensive statements (pg_stat_statements).
+    Top(EnvArg),
+    /// Buffer-cache hit ratios per database, table and index.
+    Cache(EnvArg),
+    /// Cancel a backend's query (or terminate it with --terminate).
+    Cancel {
+        #[arg(long)]
+        env: String,
+        pid: i32,
+        #[arg(long)]
+        terminate: bool,
+        /// Required for prod: the environment's name.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    /// The environment.
+    #[arg(long)]
+    pub env: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -358,12 +389,36 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             },
             AuditCommand::Verify => Request::AuditVerify,
         },
+        Command::Snapshot(e) => Request::Snapshot { name: e.env },
+        Command::Pools(e) => Request::Pools { name: Some(e.env) },
+        Command::Cancel {
+            env,
+            pid,
+            terminate,
+            confirm,
+        } => Request::SessionSignal {
+            name: env,
+            pid,
+            terminate,
+            confirm,
+        },
+        Command::Sessions(e) => return snapshot_view(&api, cli.format, View::Sessions, e.env).await,
+        Command::Locks(e) => return snapshot_view(&api, cli.format, View::Locks, e.env).await,
+        Command::Top(e) => return snapshot_view(&api, cli.format, View::Top, e.env).await,
+        Command::Cache(e) => return snapshot_view(&api, cli.format, View::Cache, e.env).await,
         Command::Serve(_) => unreachable!("handled above"),
     };
     let resp = api.call(req).await?;
     let code = print(cli.format, &resp);
     api.store().close().await;
     Ok(code)
+}
+
+async fn snapshot_view(api: &Api, format: Format, view: View, env: String) -> Result<i32, ApiError> {
+    let Response::Snapshot(snap) = api.call(Request::Snapshot { name: env }).await? else {
+        unreachable!("snapshot answers with a snapshot")
+    };
+    Ok(crate::cli_views::print_view(format, view, &snap))
 }
 
 async fn serve(args: ServeArgs, data_dir: PathBuf) -> Result<i32, ApiError> {
@@ -638,6 +693,18 @@ fn print(format: Format, resp: &Response) -> i32 {
             "dbdeck {} · data {} · keychain {}",
             a.version, a.data_dir, a.keychain.backend
         ),
+        Response::Snapshot(snap) => {
+            for v in [View::Summary, View::Sessions, View::Locks, View::Top, View::Cache] {
+                crate::cli_views::print_view(Format::Table, v, snap);
+                println!();
+            }
+        }
+        Response::Pools(pools) => crate::cli_views::print_pools(pools),
+        Response::Signalled { pid, terminate, found } => match (found, terminate) {
+            (true, true) => println!("terminated backend {pid}"),
+            (true, false) => println!("sent a cancel request to backend {pid}"),
+            (false, _) => println!("no backend {pid} was found (it may have finished already)"),
+        },
         Response::Done => println!("done"),
     }
     code
@@ -667,7 +734,7 @@ fn visible_len(s: &str) -> usize {
     n
 }
 
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {

@@ -42,6 +42,21 @@ pub fn typescript() -> String {
         VerifyReport::decl(&cfg),
         BadRecord::decl(&cfg),
         serde_json::Value::decl(&cfg),
+        crate::observe::Snapshot::decl(&cfg),
+        crate::observe::Status::decl(&cfg),
+        crate::observe::postgres::PgSnapshot::decl(&cfg),
+        crate::observe::postgres::Server::decl(&cfg),
+        crate::observe::postgres::Session::decl(&cfg),
+        crate::observe::postgres::Database::decl(&cfg),
+        crate::observe::postgres::Table::decl(&cfg),
+        crate::observe::postgres::Index::decl(&cfg),
+        crate::observe::postgres::TopQueries::decl(&cfg),
+        crate::observe::postgres::TopQuery::decl(&cfg),
+        crate::observe::sqlite::SqliteSnapshot::decl(&cfg),
+        crate::observe::sqlite::SqliteTable::decl(&cfg),
+        crate::pool::PoolMetrics::decl(&cfg),
+        crate::pool::BreakerState::decl(&cfg),
+        crate::pool::BreakerEvent::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

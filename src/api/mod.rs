@@ -19,6 +19,8 @@ use crate::audit::{AuditLog, Entry};
 use crate::chart::{Series, TimeChart};
 use crate::env::{Environment, Role, config};
 use crate::error::{ApiError, ErrorCode};
+use crate::observe::{self, Snapshot};
+use crate::pool::{Conn, PoolMetrics, PoolRegistry};
 use crate::probe::{self, EndpointReport, HealthSample, TestReport};
 use crate::secrets::{Keychain, SecretStatus, Sensitive};
 use crate::store::{Store, now_ms};
@@ -69,6 +71,10 @@ struct Inner {
     /// so the server can answer (and show the UI) before the demo database exists.
     ready: tokio::sync::watch::Receiver<bool>,
     demo_error: std::sync::Mutex<Option<ApiError>>,
+    pools: PoolRegistry,
+    /// Environments whose scheduled health check is still running (a slow one is skipped,
+    /// never queued, and never delays the others).
+    checking: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -97,6 +103,8 @@ impl Api {
                 health_interval: opts.health_interval,
                 ready,
                 demo_error: std::sync::Mutex::new(None),
+                pools: PoolRegistry::default(),
+                checking: std::sync::Mutex::new(std::collections::HashSet::new()),
             }),
         };
         if opts.demo {
@@ -359,6 +367,33 @@ impl Api {
                     .await?,
             )),
             Request::AuditVerify => Ok(Response::Verified(self.inner.audit.verify().await?)),
+            Request::Snapshot { name } => {
+                let env = self.inner.store.get_env(&name).await?;
+                Ok(Response::Snapshot(self.snapshot(&env).await?))
+            }
+            Request::Pools { name } => Ok(Response::Pools(self.pool_metrics(name.as_deref()).await?)),
+            Request::SessionSignal {
+                name,
+                pid,
+                terminate,
+                confirm,
+            } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let action = if terminate {
+                    "session.terminate"
+                } else {
+                    "session.cancel"
+                };
+                let found = self
+                    .audited(
+                        Some(&name),
+                        action,
+                        json!({ "pid": pid }),
+                        self.signal(&env, pid, terminate, confirm.as_deref()),
+                    )
+                    .await?;
+                Ok(Response::Signalled { pid, terminate, found })
+            }
         }
     }
 
@@ -436,6 +471,7 @@ impl Api {
             self.inner.keychain.set(&self.account(name, role), pw).await?;
         }
         self.inner.store.update_env(&env).await?;
+        self.inner.pools.forget(name);
         // Endpoints that are gone take their secrets with them.
         for (role, secret) in &old_endpoints {
             if let Some(account) = secret
@@ -452,6 +488,7 @@ impl Api {
         let env = self.inner.store.get_env(name).await?;
         env.guard(&format!("removing '{name}'"), confirm)?;
         self.inner.store.delete_env(name).await?;
+        self.inner.pools.forget(name);
         for (_, ep) in env.endpoints() {
             if let Some(account) = &ep.secret
                 && let Err(e) = self.inner.keychain.delete(account).await
@@ -484,6 +521,7 @@ impl Api {
         }
         let account = self.account(name, role);
         self.inner.keychain.set(&account, &password).await?;
+        self.inner.pools.forget(name);
         let ep = match role {
             Role::Primary => Some(&mut env.primary),
             Role::Replica(n) => env.replicas.iter_mut().find(|r| &r.name == n).map(|r| &mut r.endpoint),
@@ -610,6 +648,9 @@ impl Api {
             });
         }
         self.inner.store.upsert_envs(&envs).await?;
+        for e in &envs {
+            self.inner.pools.forget(&e.name);
+        }
         self.emit(Event::EnvsChanged);
         Ok(ImportReport {
             added,
@@ -674,39 +715,172 @@ impl Api {
         })
     }
 
-    /// One health check of every environment's primary, stored and broadcast.
-    pub async fn check_health_once(&self) -> Result<Vec<HealthSample>, ApiError> {
-        self.ready().await;
-        let envs = self.inner.store.list_envs().await?;
-        let reports =
-            futures_util::future::join_all(envs.iter().map(|e| self.probe_endpoint(e, &Role::Primary, &e.primary)))
-                .await;
+    /// One health check of an environment's primary through dbdeck's pool (so the circuit
+    /// breaker sees it), stored and broadcast.
+    pub async fn check_health(&self, env: &Environment) -> HealthSample {
         let ts = now_ms();
-        let mut out = Vec::new();
-        for (env, report) in envs.iter().zip(reports) {
-            let sample = report.to_sample(&env.name, ts);
-            // An environment removed while its probe ran has nowhere to go.
-            if self.inner.store.env_exists(&env.name).await? {
-                self.inner.store.insert_health(&sample).await?;
-                self.emit(Event::Health { sample: sample.clone() });
-            }
-            out.push(sample);
+        let sample = match self.pooled_ping(env, &Role::Primary).await {
+            Ok((latency_ms, version, role)) => HealthSample {
+                env: env.name.clone(),
+                ts_ms: ts,
+                reachable: true,
+                latency_ms: Some(latency_ms),
+                role: Some(role),
+                server_version: Some(version),
+                error_code: None,
+                error: None,
+            },
+            Err(e) => HealthSample {
+                env: env.name.clone(),
+                ts_ms: ts,
+                reachable: false,
+                latency_ms: None,
+                role: None,
+                server_version: None,
+                error_code: Some(e.code.as_str().to_owned()),
+                error: Some(e.message),
+            },
+        };
+        // An environment removed while its check ran has nowhere to go.
+        match self.inner.store.env_exists(&env.name).await {
+            Ok(true) => match self.inner.store.insert_health(&sample).await {
+                Ok(()) => self.emit(Event::Health { sample: sample.clone() }),
+                Err(e) => tracing::warn!(env = %env.name, error = %e.message, "could not store a health sample"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e.message, "health check could not read the store"),
         }
-        Ok(out)
+        sample
+    }
+
+    /// One trivial round trip through the pool: (latency ms, server version, role).
+    async fn pooled_ping(&self, env: &Environment, role: &Role) -> Result<(f64, String, String), ApiError> {
+        let pool = self.inner.pools.get(env, role, &self.inner.keychain).await?;
+        let conn = pool.acquire().await?;
+        let started = std::time::Instant::now();
+        let result = match conn {
+            Conn::Postgres(mut c) => {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT current_setting('server_version'), pg_is_in_recovery()")
+                    .fetch_one(&mut *c)
+                    .await;
+                row.map(|r| {
+                    let standby: bool = r.get(1);
+                    (
+                        r.get::<String, _>(0),
+                        if standby { "standby" } else { "primary" }.to_owned(),
+                    )
+                })
+            }
+            Conn::Sqlite(mut c) => sqlx::query_scalar::<_, String>("SELECT sqlite_version()")
+                .fetch_one(&mut *c)
+                .await
+                .map(|v| (format!("SQLite {v}"), "sqlite".to_owned())),
+        };
+        let latency = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+        match result {
+            Ok((version, role)) => Ok((latency, version, role)),
+            Err(e) => {
+                let err = probe::classify_pg(e, &env::redact_url(&env.primary.url));
+                pool.report_failure(&err.message);
+                Err(err)
+            }
+        }
+    }
+
+    async fn snapshot(&self, env: &Environment) -> Result<Snapshot, ApiError> {
+        let pool = self.inner.pools.get(env, &Role::Primary, &self.inner.keychain).await?;
+        let target = env::redact_url(&env.primary.url);
+        let result = match pool.acquire().await? {
+            Conn::Postgres(mut c) => observe::postgres::snapshot(&mut c, &target)
+                .await
+                .map(Snapshot::Postgres),
+            Conn::Sqlite(mut c) => observe::sqlite::snapshot(&mut c).await.map(Snapshot::Sqlite),
+        };
+        if let Err(e) = &result
+            && matches!(
+                e.code,
+                ErrorCode::Unreachable | ErrorCode::ConnectionRefused | ErrorCode::Timeout
+            )
+        {
+            pool.report_failure(&e.message);
+        }
+        result
+    }
+
+    async fn pool_metrics(&self, name: Option<&str>) -> Result<Vec<PoolMetrics>, ApiError> {
+        if let Some(name) = name {
+            let env = self.inner.store.get_env(name).await?;
+            let roles: Vec<Role> = env
+                .endpoints()
+                .into_iter()
+                .map(|(r, _)| r)
+                .filter(|r| matches!(r, Role::Primary | Role::Replica(_)))
+                .collect();
+            // Ping each endpoint so every pool exists and its figures are current; a failure
+            // shows in the figures (errors, breaker), not as an error of this call.
+            futures_util::future::join_all(roles.iter().map(|r| self.pooled_ping(&env, r))).await;
+        }
+        Ok(self.inner.pools.metrics(name))
+    }
+
+    async fn signal(
+        &self,
+        env: &Environment,
+        pid: i32,
+        terminate: bool,
+        confirm: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        let what = if terminate {
+            format!("terminating backend {pid}")
+        } else {
+            format!("cancelling the query of backend {pid}")
+        };
+        env.guard(&what, confirm)?;
+        let pool = self.inner.pools.get(env, &Role::Primary, &self.inner.keychain).await?;
+        match pool.acquire().await? {
+            Conn::Postgres(mut c) => {
+                observe::postgres::signal_backend(&mut c, pid, terminate, &env::redact_url(&env.primary.url)).await
+            }
+            Conn::Sqlite(_) => Err(ApiError::invalid(format!(
+                "'{}' is an SQLite environment: it has no backends",
+                env.name
+            ))),
+        }
     }
 
     /// Check every environment's health on a schedule until the returned task is aborted.
-    /// A failing environment never stops the others; a failing store is logged and retried.
+    /// Each environment is checked in its own task: a slow or dead one is skipped while its
+    /// previous check still runs, and never delays or stops the others.
     pub fn spawn_health_checks(&self) -> tokio::task::JoinHandle<()> {
         let api = self.clone();
         tokio::spawn(async move {
+            api.ready().await;
             let mut tick = tokio::time::interval(api.inner.health_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut rounds: u64 = 0;
             loop {
                 tick.tick().await;
-                if let Err(e) = api.check_health_once().await {
-                    tracing::warn!(error = %e.message, "health round failed");
+                match api.inner.store.list_envs().await {
+                    Ok(envs) => {
+                        for env in envs {
+                            if !api
+                                .inner
+                                .checking
+                                .lock()
+                                .expect("checking lock")
+                                .insert(env.name.clone())
+                            {
+                                continue;
+                            }
+                            let api = api.clone();
+                            tokio::spawn(async move {
+                                api.check_health(&env).await;
+                                api.inner.checking.lock().expect("checking lock").remove(&env.name);
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e.message, "health round could not list environments"),
                 }
                 rounds += 1;
                 if rounds % 720 == 1

@@ -11,6 +11,8 @@ use ts_rs::TS;
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
+use crate::observe::Snapshot;
+use crate::pool::PoolMetrics;
 use crate::probe::{HealthSample, TestReport};
 use crate::secrets::{KeychainStatus, SecretStatus, Sensitive};
 
@@ -89,6 +91,26 @@ pub enum Request {
         #[ts(optional)]
         height: Option<u32>,
     },
+    /// Poll the environment's primary: sessions, locks, sizes, cache hit ratios, top queries.
+    Snapshot { name: String },
+    /// Live figures of dbdeck's own pools (and their circuit breakers) for one environment,
+    /// or every pool when `name` is absent. Each endpoint of the environment is pinged
+    /// through its pool first, so the figures are current.
+    Pools {
+        #[serde(default)]
+        #[ts(optional)]
+        name: Option<String>,
+    },
+    /// Cancel a backend's running query, or terminate the backend. Needs `confirm` on prod.
+    SessionSignal {
+        name: String,
+        pid: i32,
+        #[serde(default)]
+        terminate: bool,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {
         #[serde(default)]
@@ -121,6 +143,9 @@ pub enum Response {
     Chart(Chart),
     Audit(Vec<AuditRecord>),
     Verified(VerifyReport),
+    Snapshot(Snapshot),
+    Pools(Vec<PoolMetrics>),
+    Signalled { pid: i32, terminate: bool, found: bool },
     Done,
 }
 

@@ -68,6 +68,10 @@ impl DataDir {
     }
 }
 
+fn stdout_of(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -117,29 +121,31 @@ pub struct PgCluster {
     pub port: u16,
     pub password: String,
     dir: tempfile::TempDir,
+    settings: Vec<String>,
 }
 
 impl PgCluster {
     pub fn start(password: &str) -> Self {
+        Self::start_with(Some(password), &[])
+    }
+
+    /// Trust authentication (no keychain needed) and extra `-c name=value` settings.
+    pub fn trust(settings: &[&str]) -> Self {
+        Self::start_with(None, settings)
+    }
+
+    pub fn start_with(password: Option<&str>, settings: &[&str]) -> Self {
         let dir = tempfile::Builder::new().prefix("dbdeck-pg-").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let pwfile = dir.path().join("pw");
-        std::fs::write(&pwfile, password).unwrap();
+        std::fs::write(&pwfile, password.unwrap_or("unused")).unwrap();
         std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o644)).unwrap();
         let data = dir.path().join("data");
+        let auth = if password.is_some() { "scram-sha-256" } else { "trust" };
         let out = pg_command("initdb")
             .arg("-D")
             .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "-A",
-                "scram-sha-256",
-                "-N",
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ])
+            .args(["-U", "postgres", "-A", auth, "-N", "-E", "UTF8", "--locale=C"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .expect("initdb runs");
@@ -148,18 +154,34 @@ impl PgCluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = free_port();
-        let log = dir.path().join("server.log");
+        let mut c = PgCluster {
+            port: free_port(),
+            password: password.unwrap_or_default().to_owned(),
+            dir,
+            settings: settings.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        c.start_server();
+        c
+    }
+
+    /// Start (or restart) the server on the same port and data directory.
+    pub fn start_server(&mut self) {
+        let log = self.dir.path().join("server.log");
+        let mut opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        for s in &self.settings {
+            opts.push_str(&format!(" -c {s}"));
+        }
         let out = pg_command("pg_ctl")
             .arg("-D")
-            .arg(&data)
+            .arg(self.data_dir())
             .arg("-l")
             .arg(&log)
             .arg("-o")
-            .arg(format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-                dir.path().display()
-            ))
+            .arg(opts)
             .args(["-w", "-t", "60", "start"])
             .output()
             .expect("pg_ctl runs");
@@ -169,11 +191,64 @@ impl PgCluster {
             String::from_utf8_lossy(&out.stderr),
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        PgCluster {
-            port,
-            password: password.to_owned(),
-            dir,
+    }
+
+    /// Stop the server at once (as a crash would), keeping the data directory.
+    pub fn kill_server(&self) {
+        let _ = pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+
+    /// The postmaster and every backend of this cluster (not the machine's own server).
+    pub fn pids(&self) -> Vec<String> {
+        let pidfile = std::fs::read_to_string(self.data_dir().join("postmaster.pid")).unwrap_or_default();
+        let Some(main) = pidfile.lines().next().map(str::to_owned) else {
+            return vec![];
+        };
+        let children = Command::new("pgrep")
+            .args(["-P", &main])
+            .output()
+            .map(|o| stdout_of(&o))
+            .unwrap_or_default();
+        std::iter::once(main)
+            .chain(children.lines().map(str::to_owned))
+            .collect()
+    }
+
+    /// Send a signal (STOP, CONT, …) to every process of the cluster.
+    pub fn signal(&self, sig: &str) {
+        for pid in self.pids() {
+            let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid).status();
         }
+    }
+
+    /// Run SQL through psql as the postgres user (trust clusters only).
+    pub fn psql(&self, sql: &str) -> String {
+        let out = Command::new(format!("{PG_BIN}/psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atqc",
+                sql,
+            ])
+            .env("PGPASSWORD", &self.password)
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout_of(&out)
     }
 
     pub fn url(&self) -> String {
@@ -187,6 +262,7 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        self.signal("CONT"); // a stopped server cannot be shut down
         let _ = pg_command("pg_ctl")
             .arg("-D")
             .arg(self.data_dir())

@@ -9,9 +9,9 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
 
@@ -144,3 +144,106 @@ export type VerifyReport = { ok: boolean, records: number, head_hash: string, fi
 export type BadRecord = { id: number, reason: string, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type Snapshot = { "engine": "postgres" } & PgSnapshot | { "engine": "sqlite" } & SqliteSnapshot;
+
+export type Status = "ok" | "warn" | "critical" | "unknown";
+
+export type PgSnapshot = { ts_ms: number, 
+/**
+ * Wall time the poll took.
+ */
+took_ms: number, 
+/**
+ * Statements the poll sent (kept small on purpose).
+ */
+queries: number, server: Server, sessions: Array<Session>, databases: Array<Database>, tables: Array<Table>, indexes: Array<Index>, top: TopQueries, };
+
+export type Server = { version: string, in_recovery: boolean, database: string, started_ms: number, max_connections: number, reserved_connections: number, 
+/**
+ * Client backends connected now (all databases).
+ */
+connections: number, 
+/**
+ * connections / (max_connections - reserved) in percent.
+ */
+connection_utilisation_pct: number, connection_status: Status, 
+/**
+ * Age of the oldest unfrozen transaction ID of any database; wraparound is at ~2.1 billion.
+ */
+oldest_xid_age: number, xid_status: Status, };
+
+export type Session = { pid: number, database: string | null, user: string | null, application: string, client: string, 
+/**
+ * active, idle, idle in transaction, …
+ */
+state: string | null, wait_event_type: string | null, wait_event: string | null, 
+/**
+ * How long the current transaction has been open.
+ */
+xact_ms: number | null, 
+/**
+ * How long the current (or last) statement has been running.
+ */
+query_ms: number | null, 
+/**
+ * How long the session has been in its current state.
+ */
+state_ms: number | null, query: string, 
+/**
+ * Sessions holding locks this one waits for (pg_blocking_pids).
+ */
+blocked_by: Array<number>, };
+
+export type Database = { name: string, size_bytes: number, backends: number, commits: number, rollbacks: number, deadlocks: number, blocks_hit: number, blocks_read: number, cache_hit_pct: number | null, cache_status: Status, xid_age: number, temp_bytes: number, };
+
+export type Table = { schema: string, name: string, total_bytes: number, table_bytes: number, index_bytes: number, 
+/**
+ * Planner's estimate (pg_class.reltuples); -1 when never analysed.
+ */
+rows_estimate: number, seq_scans: number, idx_scans: number, dead_rows: number, heap_hit_pct: number | null, index_hit_pct: number | null, };
+
+export type Index = { schema: string, table: string, name: string, size_bytes: number, scans: number, blocks_hit: number, blocks_read: number, hit_pct: number | null, };
+
+export type TopQueries = { 
+/**
+ * False when pg_stat_statements cannot be read; `problem` says why and how to fix it.
+ */
+available: boolean, problem: ApiError | null, rows: Array<TopQuery>, };
+
+export type TopQuery = { 
+/**
+ * pg_stat_statements' queryid as text: it uses all 64 bits, which JavaScript numbers
+ * would round.
+ */
+query_id: string, 
+/**
+ * Normalised text ($1, $2 … for constants), cut at 4,000 characters.
+ */
+query: string, calls: number, total_ms: number, mean_ms: number, stddev_ms: number, rows: number, shared_hit: number, shared_read: number, hit_pct: number | null, 
+/**
+ * Share of all statements' total time, percent.
+ */
+share_pct: number, };
+
+export type SqliteSnapshot = { ts_ms: number, took_ms: number, queries: number, version: string, page_size: number, page_count: number, freelist_count: number, size_bytes: number, 
+/**
+ * PRAGMA cache_size: pages when positive, KiB when negative.
+ */
+cache_size: number, journal_mode: string, 
+/**
+ * `ok`, or the first problems PRAGMA quick_check found.
+ */
+integrity: string, tables: Array<SqliteTable>, };
+
+export type SqliteTable = { name: string, rows: number, indexes: Array<string>, };
+
+export type PoolMetrics = { env: string, role: string, target: string, max: number, min_idle: number, size: number, idle: number, in_use: number, waiting: number, utilisation_pct: number, acquired: number, timeouts: number, errors: number, acquire_p50_ms: number | null, acquire_p95_ms: number | null, acquire_p99_ms: number | null, breaker: BreakerState, consecutive_failures: number, 
+/**
+ * When the breaker will let the next probe through (Unix ms), while open.
+ */
+next_probe_ms: number | null, breaker_history: Array<BreakerEvent>, };
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+export type BreakerEvent = { ts_ms: number, state: BreakerState, reason: string, };

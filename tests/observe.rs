@@ -1,0 +1,443 @@
+//! Observing servers: snapshots of a real PostgreSQL cluster with pg_stat_statements (sessions,
+//! a real lock wait, top statements, sizes, cache ratios), cancelling a backend, the SQLite
+//! demo, and the circuit breaker when the server dies, comes back, or freezes.
+
+mod common;
+use common::*;
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A psql session kept open (holding a transaction, waiting on a lock, …) until dropped.
+struct HeldSession(Child);
+
+impl HeldSession {
+    fn open(pg: &PgCluster, app: &str, sql: &str) -> Self {
+        let mut child = Command::new(format!("{PG_BIN}/psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-q",
+            ])
+            .env("PGAPPNAME", app)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{sql}").unwrap();
+        // Keep stdin open (psql waits for more) by leaking it into the child handle's lifetime.
+        std::mem::forget(stdin);
+        HeldSession(child)
+    }
+}
+
+impl Drop for HeldSession {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn snapshot_of_a_busy_server_shows_sessions_locks_top_and_cache() {
+    let pg = PgCluster::trust(&["shared_preload_libraries=pg_stat_statements", "track_io_timing=on"]);
+    pg.psql("CREATE EXTENSION pg_stat_statements");
+    pg.psql("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL); INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 20000) g; ANALYZE accounts");
+    for _ in 0..5 {
+        pg.psql("SELECT sum(balance) FROM accounts WHERE id < 500");
+    }
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "busy", "--url", &pg.url()]).status.success());
+
+    // A transaction that holds a row lock, and another that waits for it.
+    let _holder = HeldSession::open(
+        &pg,
+        "holder-app",
+        "BEGIN; UPDATE accounts SET balance = 0 WHERE id = 1;",
+    );
+    wait_until("the holder's transaction", 10, || {
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'holder-app' AND state = 'idle in transaction'") == "1\n"
+    });
+    let _waiter = HeldSession::open(&pg, "waiter-app", "UPDATE accounts SET balance = 1 WHERE id = 1;");
+    wait_until("the waiter to block", 10, || {
+        pg.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'waiter-app' AND wait_event_type = 'Lock'",
+        ) == "1\n"
+    });
+
+    let (code, snap) = d.json(&["snapshot", "--env", "busy"]);
+    assert_eq!(code, 0, "{snap}");
+    let s = &snap["data"];
+    assert_eq!(s["engine"], "postgres");
+    assert!(
+        s["queries"].as_u64().unwrap() <= 15,
+        "one poll stays cheap: {}",
+        s["queries"]
+    );
+    assert!(s["server"]["version"].as_str().unwrap().starts_with("15"));
+    assert!(s["server"]["connections"].as_i64().unwrap() >= 3);
+
+    let sessions = s["sessions"].as_array().unwrap();
+    let holder = sessions
+        .iter()
+        .find(|x| x["application"] == "holder-app")
+        .expect("holder listed");
+    let waiter = sessions
+        .iter()
+        .find(|x| x["application"] == "waiter-app")
+        .expect("waiter listed");
+    assert_eq!(holder["state"], "idle in transaction");
+    assert!(holder["xact_ms"].as_f64().unwrap() > 0.0, "transaction age is reported");
+    assert_eq!(
+        waiter["blocked_by"],
+        serde_json::json!([holder["pid"]]),
+        "the waiter names its blocker"
+    );
+
+    let accounts = s["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "accounts")
+        .expect("table listed");
+    assert!(accounts["total_bytes"].as_i64().unwrap() > 500_000, "{accounts}");
+    assert_eq!(accounts["rows_estimate"], 20000);
+    let db = s["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "postgres")
+        .unwrap();
+    assert!(db["cache_hit_pct"].as_f64().unwrap() > 50.0, "{db}");
+    assert!(["ok", "warn", "critical"].contains(&db["cache_status"].as_str().unwrap()));
+
+    assert_eq!(s["top"]["available"], true, "{}", s["top"]);
+    let top = s["top"]["rows"].as_array().unwrap();
+    assert!(
+        top.iter()
+            .any(|q| q["query"].as_str().unwrap().contains("sum(balance)")),
+        "normalised statements listed"
+    );
+    assert!(
+        top.iter().all(|q| q["query_id"].is_string()),
+        "64-bit ids travel as strings"
+    );
+
+    // The lock tree, for people and for scripts.
+    let out = d.run(&["locks", "--env", "busy"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("pid {}", holder["pid"])) && text.contains("└─ waits:"),
+        "{text}"
+    );
+    let (_, tree) = d.json(&["locks", "--env", "busy"]);
+    assert_eq!(tree[0]["pid"], holder["pid"]);
+    assert_eq!(tree[1], serde_json::json!({"depth": 1, "pid": waiter["pid"]}));
+
+    // Cancel the waiter; its statement ends, the lock wait disappears; audited.
+    let pid = waiter["pid"].to_string();
+    let out = d.run(&["cancel", "--env", "busy", &pid]);
+    assert!(stdout(&out).contains("sent a cancel request"), "{}", stdout(&out));
+    wait_until("the wait to end", 10, || {
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == "0\n"
+    });
+    let (_, audit) = d.json(&["audit", "list", "--limit", "2"]);
+    assert_eq!(audit["data"][0]["action"], "session.cancel");
+    assert_eq!(audit["data"][0]["params"]["pid"].to_string(), pid);
+
+    for view in ["sessions", "top", "cache"] {
+        let out = d.run(&[view, "--env", "busy"]);
+        assert!(out.status.success(), "{view}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn missing_pg_stat_statements_says_how_to_fix_it() {
+    let pg = PgCluster::trust(&[]);
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "plain", "--url", &pg.url()]).status.success());
+    let (code, top) = d.json(&["top", "--env", "plain"]);
+    assert_eq!(code, 0, "the rest of the snapshot still works: {top}");
+    assert_eq!(top["available"], false);
+    assert!(
+        top["problem"]["message"].as_str().unwrap().contains("not loaded"),
+        "{top}"
+    );
+    assert!(
+        top["problem"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("shared_preload_libraries"),
+        "{top}"
+    );
+}
+
+#[test]
+fn terminating_on_prod_needs_the_typed_name() {
+    let pg = PgCluster::trust(&[]);
+    let d = DataDir::new();
+    assert!(
+        d.run(&["env", "add", "live", "--kind", "prod", "--url", &pg.url()])
+            .status
+            .success()
+    );
+    let _victim = HeldSession::open(&pg, "victim", "SELECT pg_sleep(60);");
+    wait_until("the victim", 10, || {
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim'") == "1\n"
+    });
+    let pid = pg
+        .psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'victim'")
+        .trim()
+        .to_owned();
+    let out = d.run(&["cancel", "--env", "live", &pid, "--terminate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("needs confirmation"), "{}", stderr(&out));
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim'"),
+        "1\n",
+        "nothing happened"
+    );
+    let out = d.run(&["cancel", "--env", "live", &pid, "--terminate", "--confirm", "live"]);
+    assert!(stdout(&out).contains("terminated backend"), "{}", stdout(&out));
+    wait_until("the backend to go", 10, || {
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim'") == "0\n"
+    });
+}
+
+#[test]
+fn sqlite_snapshot_of_the_demo() {
+    let d = DataDir::new();
+    // Let serve create the demo, then read it from the CLI.
+    let mut child = Command::new(bin())
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["serve", "--demo", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    wait_until("the demo environment", 20, || {
+        let (_, l) = d.json(&["env", "list"]);
+        l["data"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (code, snap) = d.json(&["snapshot", "--env", "demo"]);
+    assert_eq!(code, 0, "{snap}");
+    let s = &snap["data"];
+    assert_eq!(s["engine"], "sqlite");
+    assert_eq!(s["integrity"], "ok");
+    let orders = s["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "orders")
+        .unwrap();
+    assert_eq!(orders["rows"], 8000);
+    assert!(
+        orders["indexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "orders_customer")
+    );
+}
+
+fn pools_of(d: &DataDir, env: &str) -> Value {
+    let (_, p) = d.json(&["pools", "--env", env]);
+    p["data"][0].clone()
+}
+
+#[test]
+fn pools_report_live_figures() {
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "local", "--url", &local_pg()]).status.success());
+    let p = pools_of(&d, "local");
+    assert_eq!(p["role"], "primary");
+    assert_eq!(p["breaker"], "closed");
+    assert_eq!(p["acquired"], 1, "{p}");
+    assert!(p["acquire_p50_ms"].as_f64().is_some(), "{p}");
+    assert_eq!(p["max"], 4, "dev's pool profile");
+    let out = d.run(&["pools", "--env", "local"]);
+    assert!(stdout(&out).contains("ACQUIRE P50/P95/P99"), "{}", stdout(&out));
+}
+
+mod serve_faults {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+
+    struct Served {
+        child: Child,
+        base: String,
+        token: String,
+    }
+
+    impl Served {
+        fn start(d: &DataDir) -> Self {
+            let mut child = Command::new(bin())
+                .arg("--data-dir")
+                .arg(d.path())
+                .args(["serve", "--port", "0", "--health-interval", "1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut first = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut first)
+                .unwrap();
+            let (base, token) = first.trim().split_once("/?token=").unwrap();
+            Served {
+                child,
+                base: base.into(),
+                token: token.into(),
+            }
+        }
+
+        async fn call(&self, req: Value) -> Value {
+            reqwest::Client::new()
+                .post(format!("{}/api/call", self.base))
+                .bearer_auth(&self.token)
+                .json(&req)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        }
+
+        async fn latest(&self, env: &str) -> Value {
+            let l = self.call(serde_json::json!({"op": "env_list"})).await;
+            l["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["env"]["name"] == env)
+                .unwrap()["health"]
+                .clone()
+        }
+    }
+
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn wait_for(s: &Served, what: &str, secs: u64, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let h = s.latest("fragile").await;
+            if f(&h) {
+                return h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last health {h}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn fast_env(url: &str) -> Value {
+        serde_json::json!({"op": "env_add", "env": {"name": "fragile", "url": url, "pool": {
+            "max_connections": 2, "min_connections": 0, "acquire_timeout_ms": 800,
+            "connect_timeout_ms": 800, "idle_timeout_s": 60, "max_lifetime_s": 600}}})
+    }
+
+    #[tokio::test]
+    async fn breaker_opens_when_the_server_dies_and_closes_when_it_returns() {
+        let mut pg = PgCluster::trust(&[]);
+        let d = DataDir::new();
+        let s = Served::start(&d);
+        s.call(fast_env(&pg.url())).await;
+        wait_for(&s, "reachable", 20, |h| h["reachable"] == true).await;
+
+        pg.kill_server();
+        let h = wait_for(&s, "unreachable", 20, |h| h["reachable"] == false).await;
+        assert!(
+            ["connection_refused", "unreachable"].contains(&h["error_code"].as_str().unwrap()),
+            "{h}"
+        );
+        // After three failures the breaker opens and refuses at once.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let p = s.call(serde_json::json!({"op": "pools", "name": "fragile"})).await;
+            if p["data"][0]["breaker"] == "open" {
+                assert!(p["data"][0]["next_probe_ms"].is_number());
+                let history = p["data"][0]["breaker_history"].as_array().unwrap();
+                assert!(
+                    history.last().unwrap()["reason"]
+                        .as_str()
+                        .unwrap()
+                        .contains("consecutive failures"),
+                    "{p}"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "the breaker never opened: {p}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let started = Instant::now();
+        let snap = s.call(serde_json::json!({"op": "snapshot", "name": "fragile"})).await;
+        assert_eq!(snap["code"], "unreachable", "{snap}");
+        assert!(
+            snap["message"].as_str().unwrap().contains("circuit breaker is open"),
+            "{snap}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "an open breaker answers at once, without connecting"
+        );
+
+        // The server comes back; the next probe closes the breaker and health recovers by itself.
+        pg.start_server();
+        wait_for(&s, "recovery", 90, |h| h["reachable"] == true).await;
+        let p = s.call(serde_json::json!({"op": "pools", "name": "fragile"})).await;
+        assert_eq!(p["data"][0]["breaker"], "closed", "{p}");
+    }
+
+    #[tokio::test]
+    async fn a_frozen_server_times_out_and_nothing_hangs() {
+        let pg = PgCluster::trust(&[]);
+        let d = DataDir::new();
+        let s = Served::start(&d);
+        s.call(fast_env(&pg.url())).await;
+        wait_for(&s, "reachable", 20, |h| h["reachable"] == true).await;
+        pg.signal("STOP");
+        let h = wait_for(&s, "a timeout", 30, |h| h["reachable"] == false).await;
+        assert_eq!(h["error_code"], "timeout", "{h}");
+        // The API itself stays responsive while the server is frozen.
+        let started = Instant::now();
+        let list = s.call(serde_json::json!({"op": "env_list"})).await;
+        assert!(list["data"].is_array());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "env_list does not wait on the frozen server"
+        );
+        pg.signal("CONT");
+        wait_for(&s, "recovery", 90, |h| h["reachable"] == true).await;
+    }
+}
