@@ -5,6 +5,7 @@
 //! Rendering is pure: data in, SVG text out; no I/O here.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The fixed palette; series take colours in order unless they bring their own.
 pub const PALETTE: &[&str] = &[
@@ -32,6 +33,10 @@ pub struct TimeChart {
     pub height: u32,
     /// Draw a legend inside the plot. Off when the page draws its own.
     pub legend: bool,
+    /// A target or threshold, drawn as a dashed line across the plot.
+    pub target: Option<f64>,
+    /// Fix the y axis to 0..100 (percentages), instead of fitting the data.
+    pub percent: bool,
 }
 
 /// Tick positions on round local-time boundaries (every 5 min, every hour, midnight …), at
@@ -115,6 +120,8 @@ fn time_label(ms: i64, span_ms: i64) -> String {
 pub fn fmt_value(v: f64, unit: &str) -> String {
     if unit == "ms" && v >= 1000.0 {
         format!("{:.2} s", v / 1000.0)
+    } else if unit == "%" {
+        format!("{v:.1} %")
     } else if v >= 100.0 {
         format!("{v:.0} {unit}")
     } else {
@@ -132,7 +139,14 @@ impl TimeChart {
             .iter()
             .flat_map(|s| s.points.iter().filter_map(|p| p.1))
             .fold(0.0_f64, f64::max);
-        let y_top = if max <= 0.0 { 1.0 } else { max * 1.15 };
+        let max = self.target.map_or(max, |t| max.max(t));
+        let y_top = if self.percent {
+            100.0
+        } else if max <= 0.0 {
+            1.0
+        } else {
+            max * 1.15
+        };
         let mut titles: Vec<String> = Vec::new();
         {
             let root = SVGBackend::with_string(&mut svg, (self.width, self.height)).into_drawing_area();
@@ -204,6 +218,29 @@ impl TimeChart {
                         first = false;
                     }
                 }
+            }
+            if let Some(t) = self.target {
+                let red = RGBColor(0xdc, 0x26, 0x26);
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(self.from_ms, t), (self.to_ms, t)],
+                        6,
+                        4,
+                        red.mix(0.7).stroke_width(1),
+                    ))
+                    .map_err(|e| e.to_string())?;
+                // Name the line where it starts, just above it.
+                let label = format!("target {}", fmt_value(t, &self.unit));
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        label,
+                        (self.from_ms + span / 100, t),
+                        ("sans-serif", 13)
+                            .into_font()
+                            .color(&red.mix(0.85))
+                            .pos(Pos::new(HPos::Left, VPos::Bottom)),
+                    )))
+                    .map_err(|e| e.to_string())?;
             }
             // Points last, in a known order, so their <title>s can be attached below.
             for (s, colour) in self.series.iter().zip(&colours) {
@@ -280,6 +317,8 @@ mod tests {
             width: 640,
             height: 240,
             legend: true,
+            target: Some(1.0),
+            percent: false,
             series: vec![
                 Series {
                     name: "demo".into(),
@@ -296,6 +335,10 @@ mod tests {
         let svg = c.to_svg().unwrap();
         assert!(svg.starts_with("<svg"), "a standalone SVG document");
         assert_eq!(svg.matches("<title>").count(), 3, "one title per non-gap point");
+        assert!(
+            svg.contains("stroke-dasharray") || svg.matches("<line").count() > 0,
+            "the target line is drawn"
+        );
         assert!(svg.contains("demo · "), "titles name their series");
         assert!(
             svg.contains("\ndemo\n") && svg.contains("\nprod\n"),
@@ -328,6 +371,8 @@ mod tests {
             width: 300,
             height: 200,
             legend: true,
+            target: Some(1.0),
+            percent: false,
             series: vec![],
         };
         assert!(c.to_svg().unwrap().contains("<svg"));

@@ -61,6 +61,38 @@ pub enum Command {
     Top(EnvArg),
     /// Buffer-cache hit ratios per database, table and index.
     Cache(EnvArg),
+    /// The metrics dbdeck records (for --metric).
+    Metrics,
+    /// One metric's history (`--csv` for a spreadsheet).
+    History {
+        #[arg(long)]
+        env: String,
+        /// e.g. latency_ms, tps, cache_hit_pct (see `dbdeck metrics`).
+        #[arg(long)]
+        metric: String,
+        /// How far back: 15m, 1h, 6h, 24h, 7d, 30d, 90d.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// Print CSV (timestamp, avg, min, max) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Draw one metric (every environment unless --env) as an SVG file.
+    Chart {
+        #[arg(long)]
+        env: Option<String>,
+        #[arg(long)]
+        metric: String,
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// Where to write the chart (.svg).
+        #[arg(long, short)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 960)]
+        width: u32,
+        #[arg(long, default_value_t = 320)]
+        height: u32,
+    },
     /// Cancel a backend's query (or terminate it with --terminate).
     Cancel {
         #[arg(long)]
@@ -391,6 +423,66 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
         },
         Command::Snapshot(e) => Request::Snapshot { name: e.env },
         Command::Pools(e) => Request::Pools { name: Some(e.env) },
+        Command::Metrics => Request::MetricList,
+        Command::History {
+            env,
+            metric,
+            since,
+            csv,
+        } => {
+            let req = Request::History {
+                name: env,
+                metric: crate::metrics::Metric::parse(&metric)?,
+                minutes: crate::metrics::parse_since(&since)?,
+                points: None,
+            };
+            let resp = api.call(req).await?;
+            if let (true, Response::History(h)) = (csv, &resp) {
+                println!("timestamp,avg,min,max");
+                for p in &h.points {
+                    let t = chrono::DateTime::from_timestamp_millis(p.ts_ms)
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default();
+                    println!("{t},{},{},{}", p.avg, p.min, p.max);
+                }
+                return Ok(0);
+            }
+            return Ok(print(cli.format, &resp));
+        }
+        Command::Chart {
+            env,
+            metric,
+            since,
+            output,
+            width,
+            height,
+        } => {
+            if output.extension().and_then(|e| e.to_str()) != Some("svg") {
+                return Err(ApiError::invalid(format!("{} is not an .svg file", output.display()))
+                    .with_hint("charts are written as SVG; open them in a browser, or convert with any SVG tool"));
+            }
+            let req = Request::ChartMetric {
+                name: env,
+                metric: crate::metrics::Metric::parse(&metric)?,
+                minutes: crate::metrics::parse_since(&since)?,
+                width: Some(width),
+                height: Some(height),
+            };
+            let Response::Chart(c) = api.call(req).await? else {
+                unreachable!("chart answers with a chart")
+            };
+            std::fs::write(&output, &c.svg)
+                .map_err(|e| ApiError::invalid(format!("cannot write {}: {e}", output.display())))?;
+            if cli.format == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "title": c.title, "file": output, "series": c.series, "as_of_ms": c.as_of_ms })
+                );
+            } else {
+                println!("wrote {} ({})", output.display(), c.title);
+            }
+            return Ok(0);
+        }
         Command::Cancel {
             env,
             pid,
@@ -700,6 +792,49 @@ fn print(format: Format, resp: &Response) -> i32 {
             }
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
+        Response::Metrics(list) => {
+            let rows = list
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.id().to_owned(),
+                        m.label.clone(),
+                        m.unit.clone(),
+                        m.target.map_or("-".into(), |t| format!("{t} {}", m.unit)),
+                    ]
+                })
+                .collect();
+            table(&["METRIC", "WHAT", "UNIT", "TARGET"], rows);
+        }
+        Response::History(h) => {
+            println!(
+                "{} of {} · {} points from {} data{}",
+                h.info.label,
+                h.env,
+                h.points.len(),
+                h.source,
+                if h.bucket_ms > 0 {
+                    format!(", {} s buckets", h.bucket_ms / 1000)
+                } else {
+                    String::new()
+                }
+            );
+            let rows = h
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        chrono::DateTime::from_timestamp_millis(p.ts_ms)
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                            .unwrap_or_default(),
+                        crate::chart::fmt_value(p.avg, &h.info.unit),
+                        crate::chart::fmt_value(p.min, &h.info.unit),
+                        crate::chart::fmt_value(p.max, &h.info.unit),
+                    ]
+                })
+                .collect();
+            table(&["TIME (UTC)", "AVG", "MIN", "MAX"], rows);
+        }
         Response::Signalled { pid, terminate, found } => match (found, terminate) {
             (true, true) => println!("terminated backend {pid}"),
             (true, false) => println!("sent a cancel request to backend {pid}"),

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod env;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod observe;
 pub mod pool;
 pub mod probe;

@@ -441,3 +441,105 @@ mod serve_faults {
         wait_for(&s, "recovery", 90, |h| h["reachable"] == true).await;
     }
 }
+
+#[tokio::test]
+async fn collectors_fill_metric_history_that_charts_and_exports() {
+    let pg = PgCluster::trust(&[]);
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "metered", "--url", &pg.url()]).status.success());
+    let mut child = Command::new(bin())
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["serve", "--port", "0", "--health-interval", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    // Some work to count while the collector runs.
+    for _ in 0..5 {
+        pg.psql("SELECT count(*) FROM pg_class");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let (code, h) = d.json(&["history", "--env", "metered", "--metric", "tps", "--since", "15m"]);
+    assert_eq!(code, 0, "{h}");
+    assert_eq!(h["data"]["source"], "raw");
+    let points = h["data"]["points"].as_array().unwrap();
+    assert!(points.len() >= 2, "a rate per interval after the first: {h}");
+    assert!(points.iter().all(|p| p["avg"].as_f64().unwrap() >= 0.0));
+    let (_, c) = d.json(&[
+        "history",
+        "--env",
+        "metered",
+        "--metric",
+        "cache_hit_pct",
+        "--since",
+        "15m",
+    ]);
+    assert!(!c["data"]["points"].as_array().unwrap().is_empty(), "{c}");
+    let (_, a) = d.json(&[
+        "history",
+        "--env",
+        "metered",
+        "--metric",
+        "availability",
+        "--since",
+        "15m",
+    ]);
+    assert!(
+        a["data"]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["avg"] == 100.0),
+        "{a}"
+    );
+
+    let out = d.run(&[
+        "history",
+        "--env",
+        "metered",
+        "--metric",
+        "latency_ms",
+        "--since",
+        "15m",
+        "--csv",
+    ]);
+    let csv = stdout(&out);
+    assert!(
+        csv.starts_with("timestamp,avg,min,max\n") && csv.lines().count() >= 3,
+        "{csv}"
+    );
+
+    let file = d.path().join("hit.svg");
+    let out = d.run(&[
+        "chart",
+        "--metric",
+        "cache_hit_pct",
+        "--since",
+        "15m",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&file).unwrap();
+    assert!(svg.contains("<title>metered · "), "hover titles per point");
+    assert!(svg.contains("target 99.0 %"), "the 99 % target is drawn and named");
+    let out = d.run(&[
+        "chart",
+        "--metric",
+        "nope",
+        "--since",
+        "15m",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("not a metric") && stderr(&out).contains("cache_hit_pct"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -57,6 +57,10 @@ pub fn typescript() -> String {
         crate::pool::PoolMetrics::decl(&cfg),
         crate::pool::BreakerState::decl(&cfg),
         crate::pool::BreakerEvent::decl(&cfg),
+        crate::metrics::Metric::decl(&cfg),
+        crate::metrics::MetricInfo::decl(&cfg),
+        crate::metrics::History::decl(&cfg),
+        crate::metrics::Point::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

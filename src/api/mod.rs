@@ -19,6 +19,7 @@ use crate::audit::{AuditLog, Entry};
 use crate::chart::{Series, TimeChart};
 use crate::env::{Environment, Role, config};
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::{self, Metric};
 use crate::observe::{self, Snapshot};
 use crate::pool::{Conn, PoolMetrics, PoolRegistry};
 use crate::probe::{self, EndpointReport, HealthSample, TestReport};
@@ -37,6 +38,8 @@ pub struct ApiOptions {
     pub health_interval: Duration,
     /// Keychain service name; one per product, accounts are namespaced per data directory.
     pub keychain_service: String,
+    /// How long metric history is kept at each resolution.
+    pub retention: metrics::Retention,
 }
 
 impl ApiOptions {
@@ -47,6 +50,7 @@ impl ApiOptions {
             source: source.to_owned(),
             health_interval: Duration::from_secs(5),
             keychain_service: "dbdeck".to_owned(),
+            retention: metrics::Retention::default(),
         }
     }
 }
@@ -75,6 +79,29 @@ struct Inner {
     /// Environments whose scheduled health check is still running (a slow one is skipped,
     /// never queued, and never delays the others).
     checking: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The last cumulative counters read from each PostgreSQL environment, to turn them into
+    /// rates per interval.
+    counters: std::sync::Mutex<std::collections::HashMap<String, PgCounters>>,
+    retention: metrics::Retention,
+}
+
+/// Cumulative pg_stat_database totals at one moment.
+#[derive(Debug, Clone, Copy)]
+struct PgCounters {
+    ts_ms: i64,
+    xacts: i64,
+    hit: i64,
+    read: i64,
+    deadlocks: i64,
+}
+
+/// What one pooled check found.
+struct Ping {
+    latency_ms: f64,
+    version: String,
+    role: String,
+    /// PostgreSQL only: client connections and cumulative counters.
+    pg: Option<(i64, PgCounters)>,
 }
 
 const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -105,6 +132,8 @@ impl Api {
                 demo_error: std::sync::Mutex::new(None),
                 pools: PoolRegistry::default(),
                 checking: std::sync::Mutex::new(std::collections::HashSet::new()),
+                counters: std::sync::Mutex::new(std::collections::HashMap::new()),
+                retention: opts.retention,
             }),
         };
         if opts.demo {
@@ -370,6 +399,36 @@ impl Api {
             Request::Snapshot { name } => {
                 let env = self.inner.store.get_env(&name).await?;
                 Ok(Response::Snapshot(self.snapshot(&env).await?))
+            }
+            Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
+            Request::History {
+                name,
+                metric,
+                minutes,
+                points,
+            } => {
+                self.inner.store.get_env(&name).await?;
+                let to = now_ms();
+                let from = to - i64::from(minutes.clamp(1, 90 * 1440)) * 60_000;
+                let points = i64::from(points.unwrap_or(600).clamp(10, 5000));
+                Ok(Response::History(
+                    metrics::history(&self.inner.store, &name, metric, from, to, points, self.inner.retention).await?,
+                ))
+            }
+            Request::ChartMetric {
+                name,
+                metric,
+                minutes,
+                width,
+                height,
+            } => {
+                let size = (
+                    width.unwrap_or(860).clamp(320, 4000),
+                    height.unwrap_or(260).clamp(160, 2000),
+                );
+                Ok(Response::Chart(
+                    self.metric_chart(name.as_deref(), metric, minutes, size).await?,
+                ))
             }
             Request::Pools { name } => Ok(Response::Pools(self.pool_metrics(name.as_deref()).await?)),
             Request::SessionSignal {
@@ -696,6 +755,8 @@ impl Api {
             height,
             // The pages draw their own legend with live values; the SVG carries only the plot.
             legend: false,
+            target: None,
+            percent: false,
         };
         let svg = tokio::task::spawn_blocking(move || chart.to_svg())
             .await
@@ -716,76 +777,220 @@ impl Api {
     }
 
     /// One health check of an environment's primary through dbdeck's pool (so the circuit
-    /// breaker sees it), stored and broadcast.
+    /// breaker sees it), stored and broadcast, with the metrics it yields.
     pub async fn check_health(&self, env: &Environment) -> HealthSample {
         let ts = now_ms();
-        let sample = match self.pooled_ping(env, &Role::Primary).await {
-            Ok((latency_ms, version, role)) => HealthSample {
-                env: env.name.clone(),
-                ts_ms: ts,
-                reachable: true,
-                latency_ms: Some(latency_ms),
-                role: Some(role),
-                server_version: Some(version),
-                error_code: None,
-                error: None,
-            },
-            Err(e) => HealthSample {
-                env: env.name.clone(),
-                ts_ms: ts,
-                reachable: false,
-                latency_ms: None,
-                role: None,
-                server_version: None,
-                error_code: Some(e.code.as_str().to_owned()),
-                error: Some(e.message),
-            },
+        let probe = self.pooled_ping(env, &Role::Primary, true).await;
+        let mut values: Vec<(Metric, f64)> = Vec::new();
+        let sample = match probe {
+            Ok(ping) => {
+                values.push((Metric::LatencyMs, ping.latency_ms));
+                values.push((Metric::Availability, 100.0));
+                if let Some((connections, now)) = ping.pg {
+                    values.push((Metric::Connections, connections as f64));
+                    let before = self
+                        .inner
+                        .counters
+                        .lock()
+                        .expect("counters lock")
+                        .insert(env.name.clone(), now);
+                    values.extend(rates(before, now));
+                }
+                HealthSample {
+                    env: env.name.clone(),
+                    ts_ms: ts,
+                    reachable: true,
+                    latency_ms: Some(ping.latency_ms),
+                    role: Some(ping.role),
+                    server_version: Some(ping.version),
+                    error_code: None,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                values.push((Metric::Availability, 0.0));
+                HealthSample {
+                    env: env.name.clone(),
+                    ts_ms: ts,
+                    reachable: false,
+                    latency_ms: None,
+                    role: None,
+                    server_version: None,
+                    error_code: Some(e.code.as_str().to_owned()),
+                    error: Some(e.message),
+                }
+            }
         };
+        if let Some(p) = self
+            .inner
+            .pools
+            .metrics(Some(&env.name))
+            .into_iter()
+            .find(|p| p.role == Role::Primary)
+        {
+            values.push((Metric::PoolUtilisationPct, p.utilisation_pct));
+            if let Some(p95) = p.acquire_p95_ms {
+                values.push((Metric::AcquireP95Ms, p95));
+            }
+        }
         // An environment removed while its check ran has nowhere to go.
         match self.inner.store.env_exists(&env.name).await {
-            Ok(true) => match self.inner.store.insert_health(&sample).await {
-                Ok(()) => self.emit(Event::Health { sample: sample.clone() }),
-                Err(e) => tracing::warn!(env = %env.name, error = %e.message, "could not store a health sample"),
-            },
+            Ok(true) => {
+                match self.inner.store.insert_health(&sample).await {
+                    Ok(()) => self.emit(Event::Health { sample: sample.clone() }),
+                    Err(e) => tracing::warn!(env = %env.name, error = %e.message, "could not store a health sample"),
+                }
+                if let Err(e) = metrics::record(&self.inner.store, &env.name, ts, &values).await {
+                    tracing::warn!(env = %env.name, error = %e.message, "could not store metrics");
+                }
+            }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e.message, "health check could not read the store"),
         }
         sample
     }
 
-    /// One trivial round trip through the pool: (latency ms, server version, role).
-    async fn pooled_ping(&self, env: &Environment, role: &Role) -> Result<(f64, String, String), ApiError> {
+    /// One trivial round trip through the pool, and for PostgreSQL (when `counters`) the
+    /// cumulative statistics the metrics are made from.
+    async fn pooled_ping(&self, env: &Environment, role: &Role, counters: bool) -> Result<Ping, ApiError> {
         let pool = self.inner.pools.get(env, role, &self.inner.keychain).await?;
         let conn = pool.acquire().await?;
         let started = std::time::Instant::now();
-        let result = match conn {
+        match conn {
             Conn::Postgres(mut c) => {
                 use sqlx::Row;
                 let row = sqlx::query("SELECT current_setting('server_version'), pg_is_in_recovery()")
                     .fetch_one(&mut *c)
                     .await;
-                row.map(|r| {
-                    let standby: bool = r.get(1);
-                    (
-                        r.get::<String, _>(0),
-                        if standby { "standby" } else { "primary" }.to_owned(),
-                    )
-                })
+                let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+                match row {
+                    Ok(r) => {
+                        let standby: bool = r.get(1);
+                        let mut ping = Ping {
+                            latency_ms,
+                            version: r.get(0),
+                            role: if standby { "standby" } else { "primary" }.to_owned(),
+                            pg: None,
+                        };
+                        if counters {
+                            let c = sqlx::query(
+                                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+                                        sum(xact_commit + xact_rollback)::int8, sum(blks_hit)::int8,
+                                        sum(blks_read)::int8, sum(deadlocks)::int8
+                                 FROM pg_stat_database",
+                            )
+                            .fetch_one(&mut *c)
+                            .await;
+                            match c {
+                                Ok(r) => {
+                                    let counters = PgCounters {
+                                        ts_ms: now_ms(),
+                                        xacts: r.get::<Option<i64>, _>(1).unwrap_or(0),
+                                        hit: r.get::<Option<i64>, _>(2).unwrap_or(0),
+                                        read: r.get::<Option<i64>, _>(3).unwrap_or(0),
+                                        deadlocks: r.get::<Option<i64>, _>(4).unwrap_or(0),
+                                    };
+                                    ping.pg = Some((r.get(0), counters));
+                                }
+                                Err(e) => return Err(self.failed_on(&pool, env, e)),
+                            }
+                        }
+                        Ok(ping)
+                    }
+                    Err(e) => Err(self.failed_on(&pool, env, e)),
+                }
             }
-            Conn::Sqlite(mut c) => sqlx::query_scalar::<_, String>("SELECT sqlite_version()")
-                .fetch_one(&mut *c)
-                .await
-                .map(|v| (format!("SQLite {v}"), "sqlite".to_owned())),
-        };
-        let latency = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
-        match result {
-            Ok((version, role)) => Ok((latency, version, role)),
-            Err(e) => {
-                let err = probe::classify_pg(e, &env::redact_url(&env.primary.url));
-                pool.report_failure(&err.message);
-                Err(err)
+            Conn::Sqlite(mut c) => {
+                match sqlx::query_scalar::<_, String>("SELECT sqlite_version()")
+                    .fetch_one(&mut *c)
+                    .await
+                {
+                    Ok(v) => Ok(Ping {
+                        latency_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
+                        version: format!("SQLite {v}"),
+                        role: "sqlite".to_owned(),
+                        pg: None,
+                    }),
+                    Err(e) => Err(self.failed_on(&pool, env, e)),
+                }
             }
         }
+    }
+
+    fn failed_on(&self, pool: &crate::pool::EndpointPool, env: &Environment, e: sqlx::Error) -> ApiError {
+        let err = probe::classify_pg(e, &env::redact_url(&env.primary.url));
+        pool.report_failure(&err.message);
+        err
+    }
+
+    async fn metric_chart(
+        &self,
+        name: Option<&str>,
+        metric: Metric,
+        minutes: u32,
+        (width, height): (u32, u32),
+    ) -> Result<Chart, ApiError> {
+        let minutes = minutes.clamp(1, 90 * 1440);
+        let to_ms = now_ms();
+        let from_ms = to_ms - i64::from(minutes) * 60_000;
+        let envs = match name {
+            Some(n) => vec![self.inner.store.get_env(n).await?],
+            None => self.inner.store.list_envs().await?,
+        };
+        let info = metric.info();
+        let mut series = Vec::new();
+        let mut as_of_ms = None;
+        for e in &envs {
+            let h = metrics::history(
+                &self.inner.store,
+                &e.name,
+                metric,
+                from_ms,
+                to_ms,
+                i64::from(width / 2),
+                self.inner.retention,
+            )
+            .await?;
+            as_of_ms = as_of_ms.max(h.points.last().map(|p| p.ts_ms));
+            series.push(Series {
+                name: e.name.clone(),
+                colour: Some(e.colour.clone()),
+                points: h.points.iter().map(|p| (p.ts_ms, Some(p.avg))).collect(),
+            });
+        }
+        let names = series.iter().map(|s| s.name.clone()).collect();
+        let chart = TimeChart {
+            unit: info.unit.clone(),
+            from_ms,
+            to_ms,
+            series,
+            width,
+            height,
+            legend: false,
+            target: info.target,
+            percent: info.unit == "%",
+        };
+        let svg = tokio::task::spawn_blocking(move || chart.to_svg())
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("while drawing the {} chart: {e}", info.label),
+                )
+            })?;
+        let title = match name {
+            Some(n) => format!("{} of {n}, last {}", info.label, humanise_minutes(minutes)),
+            None => format!("{}, last {}", info.label, humanise_minutes(minutes)),
+        };
+        Ok(Chart {
+            title,
+            svg,
+            as_of_ms,
+            series: names,
+            width,
+            height,
+        })
     }
 
     async fn snapshot(&self, env: &Environment) -> Result<Snapshot, ApiError> {
@@ -819,7 +1024,7 @@ impl Api {
                 .collect();
             // Ping each endpoint so every pool exists and its figures are current; a failure
             // shows in the figures (errors, breaker), not as an error of this call.
-            futures_util::future::join_all(roles.iter().map(|r| self.pooled_ping(&env, r))).await;
+            futures_util::future::join_all(roles.iter().map(|r| self.pooled_ping(&env, r, false))).await;
         }
         Ok(self.inner.pools.metrics(name))
     }
@@ -859,8 +1064,15 @@ impl Api {
             let mut tick = tokio::time::interval(api.inner.health_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut rounds: u64 = 0;
+            let mut last_rollup = std::time::Instant::now();
             loop {
                 tick.tick().await;
+                if last_rollup.elapsed() >= Duration::from_secs(60) {
+                    last_rollup = std::time::Instant::now();
+                    if let Err(e) = metrics::roll_up(&api.inner.store, api.inner.retention, now_ms()).await {
+                        tracing::warn!(error = %e.message, "rolling up metric history failed");
+                    }
+                }
                 match api.inner.store.list_envs().await {
                     Ok(envs) => {
                         for env in envs {
@@ -891,6 +1103,24 @@ impl Api {
             }
         })
     }
+}
+
+/// Rates over the interval between two readings of cumulative counters. A counter that went
+/// backwards (statistics reset, server restarted) gives no rate for that interval.
+fn rates(before: Option<PgCounters>, now: PgCounters) -> Vec<(Metric, f64)> {
+    let Some(b) = before else { return vec![] };
+    let dt = (now.ts_ms - b.ts_ms) as f64 / 1000.0;
+    if dt <= 0.0 || now.xacts < b.xacts || now.hit < b.hit || now.read < b.read || now.deadlocks < b.deadlocks {
+        return vec![];
+    }
+    let mut out = vec![
+        (Metric::Tps, ((now.xacts - b.xacts) as f64 / dt * 10.0).round() / 10.0),
+        (Metric::Deadlocks, (now.deadlocks - b.deadlocks) as f64),
+    ];
+    if let Some(p) = observe::hit_pct(now.hit - b.hit, now.read - b.read) {
+        out.push((Metric::CacheHitPct, p));
+    }
+    out
 }
 
 /// What of an environment input is safe to keep in the audit log forever: URLs with any

@@ -11,6 +11,7 @@ use ts_rs::TS;
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
+use crate::metrics::{History, Metric, MetricInfo};
 use crate::observe::Snapshot;
 use crate::pool::PoolMetrics;
 use crate::probe::{HealthSample, TestReport};
@@ -111,6 +112,32 @@ pub enum Request {
         #[ts(optional)]
         confirm: Option<String>,
     },
+    /// Every metric dbdeck records, with labels, units and targets.
+    MetricList,
+    /// One metric of one environment over the last `minutes`, bucketed to about `points`.
+    History {
+        name: String,
+        metric: Metric,
+        minutes: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        points: Option<u32>,
+    },
+    /// A chart (SVG) of one metric of one environment, or of every environment when `name` is
+    /// absent, with the metric's target drawn as a line.
+    ChartMetric {
+        #[serde(default)]
+        #[ts(optional)]
+        name: Option<String>,
+        metric: Metric,
+        minutes: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        width: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        height: Option<u32>,
+    },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {
         #[serde(default)]
@@ -146,6 +173,8 @@ pub enum Response {
     Snapshot(Snapshot),
     Pools(Vec<PoolMetrics>),
     Signalled { pid: i32, terminate: bool, found: bool },
+    Metrics(Vec<MetricInfo>),
+    History(History),
     Done,
 }
 

@@ -9,9 +9,9 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "history", "data": History } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
 
@@ -247,3 +247,27 @@ next_probe_ms: number | null, breaker_history: Array<BreakerEvent>, };
 export type BreakerState = "closed" | "open" | "half_open";
 
 export type BreakerEvent = { ts_ms: number, state: BreakerState, reason: string, };
+
+export type Metric = "latency_ms" | "availability" | "connections" | "tps" | "cache_hit_pct" | "deadlocks" | "pool_utilisation_pct" | "acquire_p95_ms";
+
+export type MetricInfo = { id: Metric, label: string, unit: string, 
+/**
+ * A target drawn as a line on its chart (e.g. 99 % for the buffer cache).
+ */
+target: number | null, 
+/**
+ * Whether higher is better (for colouring against the target).
+ */
+higher_is_better: boolean, };
+
+export type History = { env: string, info: MetricInfo, 
+/**
+ * Where the points came from: `raw`, `1m` or `10m`.
+ */
+source: string, 
+/**
+ * Width of each point's bucket.
+ */
+bucket_ms: number, points: Array<Point>, };
+
+export type Point = { ts_ms: number, avg: number, min: number, max: number, };
