@@ -331,6 +331,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                         redis: a.redis,
                         patroni: a.patroni,
                         pool,
+                        cache: None,
                     },
                     password,
                 }
@@ -497,7 +498,33 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
         Command::Sessions(e) => return snapshot_view(&api, cli.format, View::Sessions, e.env).await,
         Command::Locks(e) => return snapshot_view(&api, cli.format, View::Locks, e.env).await,
         Command::Top(e) => return snapshot_view(&api, cli.format, View::Top, e.env).await,
-        Command::Cache(e) => return snapshot_view(&api, cli.format, View::Cache, e.env).await,
+        Command::Cache(e) => {
+            let Response::Snapshot(snap) = api.call(Request::Snapshot { name: e.env.clone() }).await? else {
+                unreachable!("snapshot answers with a snapshot")
+            };
+            let Response::Env(environment) = api.call(Request::EnvGet { name: e.env.clone() }).await? else {
+                unreachable!("env_get answers with an environment")
+            };
+            let redis = match environment.redis {
+                Some(_) => match api.call(Request::RedisStats { name: e.env }).await? {
+                    Response::Redis(r) => Some(r),
+                    _ => unreachable!("redis_stats answers with stats"),
+                },
+                None => None,
+            };
+            if cli.format == Format::Json {
+                let mut v = crate::cli_views::cache_json(&snap);
+                v["redis"] = serde_json::to_value(&redis).expect("serialises");
+                println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+            } else {
+                crate::cli_views::print_view(cli.format, View::Cache, &snap);
+                if let Some(r) = &redis {
+                    println!();
+                    crate::cli_views::print_redis(r);
+                }
+            }
+            return Ok(0);
+        }
         Command::Serve(_) => unreachable!("handled above"),
     };
     let resp = api.call(req).await?;
@@ -792,6 +819,7 @@ fn print(format: Format, resp: &Response) -> i32 {
             }
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
+        Response::Redis(r) => crate::cli_views::print_redis(r),
         Response::Metrics(list) => {
             let rows = list
                 .iter()

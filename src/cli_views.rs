@@ -72,6 +72,19 @@ fn one_line(q: &str, max: usize) -> String {
     }
 }
 
+/// The cache part of a snapshot as JSON (what `dbdeck cache --format json` prints).
+pub fn cache_json(snap: &Snapshot) -> serde_json::Value {
+    match snap {
+        Snapshot::Postgres(pg) => json!({
+            "target_pct": pg.buffer_cache_target_pct,
+            "databases": pg.databases,
+            "tables": pg.tables,
+            "indexes": pg.indexes,
+        }),
+        Snapshot::Sqlite(s) => serde_json::to_value(s).expect("serialises"),
+    }
+}
+
 /// Print one view of a snapshot; returns the exit code.
 pub fn print_view(format: Format, view: View, snap: &Snapshot) -> i32 {
     let pg = match snap {
@@ -115,7 +128,7 @@ pub fn print_view(format: Format, view: View, snap: &Snapshot) -> i32 {
                     .collect::<Vec<_>>()
             )),
             View::Top => serde_json::to_value(&pg.top),
-            View::Cache => Ok(json!({ "databases": pg.databases, "tables": pg.tables, "indexes": pg.indexes })),
+            View::Cache => Ok(cache_json(snap)),
         };
         println!(
             "{}",
@@ -331,6 +344,48 @@ fn cache(pg: &PgSnapshot) {
         })
         .collect();
     table(&["INDEX", "TABLE", "SIZE", "SCANS", "CACHE HIT"], rows);
+}
+
+pub fn print_redis(r: &crate::observe::redis::RedisStats) {
+    println!(
+        "Redis {} at {} ({}) · hit rate {} against {:.0} % ({}) · {} hits, {} misses · {} evicted, {} expired",
+        r.version,
+        r.target,
+        r.tier,
+        pct(r.hit_rate_pct),
+        r.hit_target_pct,
+        word(r.hit_status),
+        r.hits,
+        r.misses,
+        r.evicted_keys,
+        r.expired_keys
+    );
+    println!(
+        "memory {} of {} ({}, policy {}) · {} ops/s · {} clients",
+        bytes(r.used_memory),
+        if r.maxmemory == 0 {
+            "no limit".to_owned()
+        } else {
+            bytes(r.maxmemory)
+        },
+        pct(r.memory_pct),
+        r.maxmemory_policy,
+        r.ops_per_sec,
+        r.connected_clients
+    );
+    let rows = r
+        .keyspace
+        .iter()
+        .map(|k| {
+            vec![
+                k.db.clone(),
+                k.keys.to_string(),
+                k.expires.to_string(),
+                duration_ms(k.avg_ttl_ms as f64),
+            ]
+        })
+        .collect();
+    table(&["DB", "KEYS", "WITH TTL", "AVG TTL"], rows);
 }
 
 pub fn print_pools(pools: &[PoolMetrics]) {

@@ -35,6 +35,7 @@ pub fn demo_input(data_dir: &Path) -> EnvInput {
         redis: None,
         patroni: None,
         pool: Some(PoolProfile::for_kind("dev")),
+        cache: None,
     }
 }
 

@@ -543,3 +543,103 @@ async fn collectors_fill_metric_history_that_charts_and_exports() {
         stderr(&out)
     );
 }
+
+/// A private Redis with a password, on a free port, stopped on drop.
+struct PrivateRedis {
+    child: Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start(password: &str) -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--requirepass",
+                password,
+                "--maxmemory",
+                "64mb",
+                "--maxmemory-policy",
+                "allkeys-lru",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server runs");
+        wait_until("redis", 10, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        PrivateRedis { child, port }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_cache_tier_hit_rate_memory_and_a_wrong_password() {
+    require_keychain();
+    let redis = PrivateRedis::start("redis-pw-77");
+    let cli = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &redis.port.to_string(), "-a", "redis-pw-77", "--no-auth-warning"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    };
+    cli(&["SET", "k1", "v"]);
+    cli(&["SET", "k2", "v", "EX", "600"]);
+    for _ in 0..9 {
+        cli(&["GET", "k1"]);
+    }
+    cli(&["GET", "missing"]);
+
+    let d = DataDir::new();
+    let url = format!("redis://:redis-pw-77@127.0.0.1:{}/0", redis.port);
+    assert!(
+        d.run(&["env", "add", "cached", "--url", &local_pg(), "--redis", &url])
+            .status
+            .success()
+    );
+    let (_, secrets) = d.json(&["env", "secrets", "cached"]);
+    assert_eq!(
+        secrets["data"][0]["role"], "redis",
+        "the Redis password went to the keychain: {secrets}"
+    );
+
+    let (code, c) = d.json(&["cache", "--env", "cached"]);
+    assert_eq!(code, 0, "{c}");
+    let out = d.run(&["cache", "--env", "cached"]);
+    let text = stdout(&out);
+    assert!(text.contains("hit rate 90.0 % against 85 % (ok)"), "{text}");
+    assert!(text.contains("of 64.0 MiB") && text.contains("allkeys-lru"), "{text}");
+    assert!(text.contains("db0"), "{text}");
+
+    // The wrong password: a clear error that says how to fix it.
+    let out = d.run_stdin(
+        &["env", "set-password", "cached", "--role", "redis", "--password-stdin"],
+        Some("wrong"),
+    );
+    assert!(out.status.success());
+    let out = d.run(&["cache", "--env", "cached"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refused the credentials") && err.contains("set-password"),
+        "{err}"
+    );
+}

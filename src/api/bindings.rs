@@ -61,6 +61,9 @@ pub fn typescript() -> String {
         crate::metrics::MetricInfo::decl(&cfg),
         crate::metrics::History::decl(&cfg),
         crate::metrics::Point::decl(&cfg),
+        crate::observe::redis::RedisStats::decl(&cfg),
+        crate::observe::redis::RedisDb::decl(&cfg),
+        crate::env::CacheTargets::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -400,6 +400,28 @@ impl Api {
                 let env = self.inner.store.get_env(&name).await?;
                 Ok(Response::Snapshot(self.snapshot(&env).await?))
             }
+            Request::RedisStats { name } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let Some(ep) = &env.redis else {
+                    return Err(ApiError::invalid(format!("environment '{name}' has no Redis endpoint"))
+                        .with_hint("add one with `dbdeck env update NAME --redis redis://host:6379`"));
+                };
+                let password = match &ep.secret {
+                    Some(a) => Some(self.inner.keychain.require(a, &name, "redis").await?),
+                    None => None,
+                };
+                let timeout = Duration::from_millis(u64::from(env.pool.connect_timeout_ms));
+                Ok(Response::Redis(
+                    observe::redis::stats(
+                        &ep.url,
+                        password.as_ref(),
+                        timeout,
+                        &env.cache.redis_tier,
+                        env.cache.redis_hit_pct,
+                    )
+                    .await?,
+                ))
+            }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
             Request::History {
                 name,
@@ -997,7 +1019,7 @@ impl Api {
         let pool = self.inner.pools.get(env, &Role::Primary, &self.inner.keychain).await?;
         let target = env::redact_url(&env.primary.url);
         let result = match pool.acquire().await? {
-            Conn::Postgres(mut c) => observe::postgres::snapshot(&mut c, &target)
+            Conn::Postgres(mut c) => observe::postgres::snapshot(&mut c, &target, env.cache.buffer_cache_pct)
                 .await
                 .map(Snapshot::Postgres),
             Conn::Sqlite(mut c) => observe::sqlite::snapshot(&mut c).await.map(Snapshot::Sqlite),

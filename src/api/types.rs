@@ -13,6 +13,7 @@ use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
 use crate::metrics::{History, Metric, MetricInfo};
 use crate::observe::Snapshot;
+use crate::observe::redis::RedisStats;
 use crate::pool::PoolMetrics;
 use crate::probe::{HealthSample, TestReport};
 use crate::secrets::{KeychainStatus, SecretStatus, Sensitive};
@@ -112,6 +113,8 @@ pub enum Request {
         #[ts(optional)]
         confirm: Option<String>,
     },
+    /// The environment's Redis as a cache tier: hit rate against its target, memory, evictions.
+    RedisStats { name: String },
     /// Every metric dbdeck records, with labels, units and targets.
     MetricList,
     /// One metric of one environment over the last `minutes`, bucketed to about `points`.
@@ -174,6 +177,7 @@ pub enum Response {
     Pools(Vec<PoolMetrics>),
     Signalled { pid: i32, terminate: bool, found: bool },
     Metrics(Vec<MetricInfo>),
+    Redis(RedisStats),
     History(History),
     Done,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EnvInput, Environment, Field, PoolProfile, ReplicaInput, Role};
+use super::{CacheTargets, EnvInput, Environment, Field, PoolProfile, ReplicaInput, Role};
 use crate::api::ImportProblem;
 
 /// One `[env.NAME]` table.
@@ -33,6 +33,8 @@ struct EnvToml {
     keychain: Vec<toml::Spanned<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pool: Option<toml::Spanned<PoolProfile>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache: Option<toml::Spanned<CacheTargets>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -78,6 +80,7 @@ pub fn export(envs: &[Environment]) -> String {
                         .map(|(r, _)| s(&r.to_string()))
                         .collect(),
                     pool: Some(toml::Spanned::new(0..0, e.pool)),
+                    cache: Some(toml::Spanned::new(0..0, e.cache.clone())),
                 };
                 (e.name.clone(), toml::Spanned::new(0..0, t))
             })
@@ -145,6 +148,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
             redis: t.redis.as_ref().map(|c| c.get_ref().clone()),
             patroni: t.patroni.as_ref().map(|c| c.get_ref().clone()),
             pool: t.pool.as_ref().map(|p| *p.get_ref()),
+            cache: t.cache.as_ref().map(|c| c.get_ref().clone()),
         };
         let line_for = |f: Field| -> Option<u32> {
             match f {
@@ -157,6 +161,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
                 Field::Redis => t.redis.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Patroni => t.patroni.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Pool => t.pool.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Cache => t.cache.as_ref().and_then(|c| span_line(c.span())).or(table_line),
             }
         };
         let checked = input.clone().into_environment(None, |e, r| format!("{e}/{r}"));

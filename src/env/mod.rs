@@ -148,6 +148,58 @@ impl PoolProfile {
     }
 }
 
+/// Hit-rate targets of an environment's caches: below target is amber, more than ten points
+/// below is red. The defaults are the ones operators commonly start from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheTargets {
+    /// PostgreSQL buffer cache (shared_buffers) hit ratio, percent.
+    pub buffer_cache_pct: f64,
+    /// What the environment's Redis is used as, e.g. `query cache`, `response cache`,
+    /// `session store`; names the tier in the UI.
+    pub redis_tier: String,
+    /// Redis keyspace hit rate, percent.
+    pub redis_hit_pct: f64,
+}
+
+impl Default for CacheTargets {
+    fn default() -> Self {
+        CacheTargets {
+            buffer_cache_pct: 70.0,
+            redis_tier: "query cache".into(),
+            redis_hit_pct: 85.0,
+        }
+    }
+}
+
+/// The usual target of a Redis tier: query caches 85 %, response caches 90 %.
+pub fn default_tier_target(tier: &str) -> f64 {
+    match tier {
+        "response cache" => 90.0,
+        "session store" => 99.0,
+        _ => 85.0,
+    }
+}
+
+impl Eq for CacheTargets {}
+
+impl CacheTargets {
+    fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("buffer_cache_pct", self.buffer_cache_pct),
+            ("redis_hit_pct", self.redis_hit_pct),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("cache.{name} must be a percentage between 0 and 100, not {v}"));
+            }
+        }
+        if self.redis_tier.trim().is_empty() {
+            return Err("cache.redis_tier must name the tier (e.g. query cache)".into());
+        }
+        Ok(())
+    }
+}
+
 /// An environment as dbdeck keeps it. Contains no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Environment {
@@ -169,6 +221,8 @@ pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patroni: Option<String>,
     pub pool: PoolProfile,
+    #[serde(default)]
+    pub cache: CacheTargets,
 }
 
 impl Environment {
@@ -249,6 +303,9 @@ pub struct EnvInput {
     #[ts(optional)]
     #[serde(default)]
     pub pool: Option<PoolProfile>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub cache: Option<CacheTargets>,
 }
 
 fn default_kind() -> String {
@@ -271,6 +328,7 @@ pub enum Field {
     Redis,
     Patroni,
     Pool,
+    Cache,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,6 +406,8 @@ impl EnvInput {
         };
         let pool = self.pool.unwrap_or_else(|| PoolProfile::for_kind(&kind));
         pool.validate().map_err(|m| err(Field::Pool, m))?;
+        let cache = self.cache.clone().unwrap_or_default();
+        cache.validate().map_err(|m| err(Field::Cache, m))?;
 
         let mut secrets = ExtractedSecrets::default();
         let mut endpoint = |field: Field, role: Role, raw: &str, schemes: &[&str], extra: Option<Sensitive<String>>| {
@@ -442,6 +502,7 @@ impl EnvInput {
                 redis,
                 patroni,
                 pool,
+                cache,
             },
             secrets,
         ))
@@ -468,6 +529,7 @@ impl Environment {
             redis: self.redis.as_ref().map(|e| e.url.clone()),
             patroni: self.patroni.clone(),
             pool: Some(self.pool),
+            cache: Some(self.cache.clone()),
         }
     }
 }
@@ -575,6 +637,7 @@ mod tests {
             redis: None,
             patroni: None,
             pool: None,
+            cache: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! queries one snapshot sends is counted and reported so it can be kept small.
 
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 
 use serde::Serialize;

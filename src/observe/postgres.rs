@@ -13,8 +13,6 @@ use super::{Status, hit_pct, judge};
 use crate::error::{ApiError, ErrorCode};
 use crate::probe::classify_pg;
 
-/// Buffer-cache hit ratio most operators aim for on an OLTP database (percent).
-pub const BUFFER_CACHE_TARGET: f64 = 99.0;
 /// Rows kept for the lists that can be long.
 pub const LIST_LIMIT: i64 = 50;
 
@@ -26,6 +24,8 @@ pub struct PgSnapshot {
     pub took_ms: f64,
     /// Statements the poll sent (kept small on purpose).
     pub queries: u32,
+    /// The environment's buffer-cache target the statuses are judged against.
+    pub buffer_cache_target_pct: f64,
     pub server: Server,
     pub sessions: Vec<Session>,
     pub databases: Vec<Database>,
@@ -171,7 +171,7 @@ pub struct TopQuery {
 }
 
 /// Poll a server over one connection.
-pub async fn snapshot(conn: &mut PgConnection, target: &str) -> Result<PgSnapshot, ApiError> {
+pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: f64) -> Result<PgSnapshot, ApiError> {
     let started = Instant::now();
     let ts_ms = crate::store::now_ms();
     let err = |e: sqlx::Error| classify_pg(e, target);
@@ -279,7 +279,7 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str) -> Result<PgSnapsho
             blocks_hit: hit,
             blocks_read: read,
             cache_hit_pct: pct,
-            cache_status: judge(pct, BUFFER_CACHE_TARGET),
+            cache_status: judge(pct, buffer_target_pct),
             xid_age: r.get(8),
             temp_bytes: r.get(9),
         }
@@ -420,6 +420,7 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str) -> Result<PgSnapsho
         ts_ms,
         took_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
         queries,
+        buffer_cache_target_pct: buffer_target_pct,
         server,
         sessions,
         databases,

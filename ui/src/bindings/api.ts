@@ -9,9 +9,9 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "history", "data": History } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "history", "data": History } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
 
@@ -69,9 +69,9 @@ kind: string,
 /**
  * `#rrggbb`; prod is always red.
  */
-colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, };
+colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, cache: CacheTargets, };
 
-export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, };
+export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, cache?: CacheTargets, };
 
 export type ReplicaInput = { name: string, url: string, };
 
@@ -157,7 +157,11 @@ took_ms: number,
 /**
  * Statements the poll sent (kept small on purpose).
  */
-queries: number, server: Server, sessions: Array<Session>, databases: Array<Database>, tables: Array<Table>, indexes: Array<Index>, top: TopQueries, };
+queries: number, 
+/**
+ * The environment's buffer-cache target the statuses are judged against.
+ */
+buffer_cache_target_pct: number, server: Server, sessions: Array<Session>, databases: Array<Database>, tables: Array<Table>, indexes: Array<Index>, top: TopQueries, };
 
 export type Server = { version: string, in_recovery: boolean, database: string, started_ms: number, max_connections: number, reserved_connections: number, 
 /**
@@ -271,3 +275,34 @@ source: string,
 bucket_ms: number, points: Array<Point>, };
 
 export type Point = { ts_ms: number, avg: number, min: number, max: number, };
+
+export type RedisStats = { ts_ms: number, took_ms: number, target: string, version: string, uptime_s: number, connected_clients: number, 
+/**
+ * The tier this Redis serves (from the environment's cache targets).
+ */
+tier: string, hits: number, misses: number, 
+/**
+ * Since the server started (or CONFIG RESETSTAT).
+ */
+hit_rate_pct: number | null, hit_target_pct: number, hit_status: Status, evicted_keys: number, expired_keys: number, used_memory: number, 
+/**
+ * 0 means no limit.
+ */
+maxmemory: number, maxmemory_policy: string, memory_pct: number | null, ops_per_sec: number, keyspace: Array<RedisDb>, };
+
+export type RedisDb = { db: string, keys: number, expires: number, avg_ttl_ms: number, };
+
+export type CacheTargets = { 
+/**
+ * PostgreSQL buffer cache (shared_buffers) hit ratio, percent.
+ */
+buffer_cache_pct: number, 
+/**
+ * What the environment's Redis is used as, e.g. `query cache`, `response cache`,
+ * `session store`; names the tier in the UI.
+ */
+redis_tier: string, 
+/**
+ * Redis keyspace hit rate, percent.
+ */
+redis_hit_pct: number, };
