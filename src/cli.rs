@@ -61,6 +61,9 @@ pub enum Command {
     Top(EnvArg),
     /// Buffer-cache hit ratios per database, table and index.
     Cache(EnvArg),
+    /// PgBouncer's admin console: show its state, or pause/resume/reload/reconnect.
+    #[command(subcommand)]
+    Pgbouncer(PgbouncerCommandArgs),
     /// The metrics dbdeck records (for --metric).
     Metrics,
     /// One metric's history (`--csv` for a spreadsheet).
@@ -104,6 +107,38 @@ pub enum Command {
         #[arg(long)]
         confirm: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PgbouncerCommandArgs {
+    /// SHOW POOLS, STATS, CLIENTS, SERVERS, DATABASES and CONFIG (or just one with --what).
+    Show {
+        #[arg(long)]
+        env: String,
+        /// pools, stats, clients, servers, databases or config.
+        #[arg(long)]
+        what: Option<String>,
+    },
+    /// PAUSE: wait for running transactions, then hold new queries.
+    Pause(PgbouncerTarget),
+    /// RESUME after a pause.
+    Resume(PgbouncerTarget),
+    /// RELOAD the configuration file.
+    Reload(PgbouncerTarget),
+    /// RECONNECT: close server connections as they are released.
+    Reconnect(PgbouncerTarget),
+}
+
+#[derive(Debug, Args)]
+pub struct PgbouncerTarget {
+    #[arg(long)]
+    pub env: String,
+    /// One PgBouncer database instead of all.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Required for prod: the environment's name.
+    #[arg(long)]
+    pub confirm: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -424,6 +459,27 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
         },
         Command::Snapshot(e) => Request::Snapshot { name: e.env },
         Command::Pools(e) => Request::Pools { name: Some(e.env) },
+        Command::Pgbouncer(p) => {
+            use crate::observe::pgbouncer::PgBouncerCommand as C;
+            let (cmd, t) = match p {
+                PgbouncerCommandArgs::Show { env, what } => {
+                    let Response::Pgbouncer(st) = api.call(Request::Pgbouncer { name: env }).await? else {
+                        unreachable!("pgbouncer answers with its status")
+                    };
+                    return crate::cli_views::print_pgbouncer(cli.format, &st, what.as_deref());
+                }
+                PgbouncerCommandArgs::Pause(t) => (C::Pause, t),
+                PgbouncerCommandArgs::Resume(t) => (C::Resume, t),
+                PgbouncerCommandArgs::Reload(t) => (C::Reload, t),
+                PgbouncerCommandArgs::Reconnect(t) => (C::Reconnect, t),
+            };
+            Request::PgbouncerCommand {
+                name: t.env,
+                command: cmd,
+                database: t.database,
+                confirm: t.confirm,
+            }
+        }
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -820,6 +876,9 @@ fn print(format: Format, resp: &Response) -> i32 {
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
         Response::Redis(r) => crate::cli_views::print_redis(r),
+        Response::Pgbouncer(st) => {
+            let _ = crate::cli_views::print_pgbouncer(Format::Table, st, None);
+        }
         Response::Metrics(list) => {
             let rows = list
                 .iter()

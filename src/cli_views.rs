@@ -388,6 +388,57 @@ pub fn print_redis(r: &crate::observe::redis::RedisStats) {
     table(&["DB", "KEYS", "WITH TTL", "AVG TTL"], rows);
 }
 
+/// Print PgBouncer's SHOW tables (all, or the one named by `what`).
+pub fn print_pgbouncer(
+    format: Format,
+    st: &crate::observe::pgbouncer::PgBouncerStatus,
+    what: Option<&str>,
+) -> Result<i32, crate::error::ApiError> {
+    let all = [
+        ("pools", &st.pools),
+        ("stats", &st.stats),
+        ("clients", &st.clients),
+        ("servers", &st.servers),
+        ("databases", &st.databases),
+        ("config", &st.config),
+    ];
+    let chosen: Vec<_> = match what {
+        None => all.iter().collect(),
+        Some(w) => {
+            let found: Vec<_> = all.iter().filter(|(n, _)| *n == w).collect();
+            if found.is_empty() {
+                return Err(crate::error::ApiError::invalid(format!(
+                    "'{w}' is not one of pools, stats, clients, servers, databases, config"
+                )));
+            }
+            found
+        }
+    };
+    if format == Format::Json {
+        let v: serde_json::Map<String, serde_json::Value> = chosen
+            .iter()
+            .map(|(n, t)| ((*n).to_owned(), serde_json::to_value(t).expect("serialises")))
+            .collect();
+        let mut out = json!({ "version": st.version, "target": st.target });
+        out.as_object_mut().expect("object").extend(v);
+        println!("{}", serde_json::to_string_pretty(&out).expect("serialises"));
+        return Ok(0);
+    }
+    println!("{} at {}", st.version, st.target);
+    for (name, t) in chosen {
+        println!("\nSHOW {}: {} rows", name.to_uppercase(), t.rows.len());
+        let headers: Vec<String> = t.columns.iter().map(|c| c.to_uppercase()).collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let rows = t
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.clone().unwrap_or_default()).collect())
+            .collect();
+        table(&headers, rows);
+    }
+    Ok(0)
+}
+
 pub fn print_pools(pools: &[PoolMetrics]) {
     if pools.is_empty() {
         println!("No pools yet: dbdeck opens them when it first connects.");

@@ -176,6 +176,10 @@ async fn probe_postgres(url: &str, password: Option<&Sensitive<String>>, pgbounc
         .map_err(|e| ApiError::invalid(format!("{}: {e}", redact_url(url))))?
         .application_name("dbdeck")
         .disable_statement_logging();
+    if pgbouncer {
+        // PgBouncer refuses startup parameters it does not know unless told to ignore them.
+        opts = opts.extra_float_digits(None);
+    }
     if let Some(p) = password {
         opts = opts.password(p.expose());
     }
@@ -387,6 +391,12 @@ pub fn classify_pg(e: sqlx::Error, target: &str) -> ApiError {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let msg = db.message().to_owned();
             match code.as_str() {
+                // PgBouncer reports a wrong SCRAM password as a protocol violation.
+                "08P01" if msg.contains("authentication failed") => {
+                    ApiError::new(ErrorCode::AuthFailed, format!("{target}: {msg}")).with_hint(
+                        "the password is wrong; update it with `dbdeck env set-password ENV --password-stdin`",
+                    )
+                }
                 "28P01" => ApiError::new(ErrorCode::AuthFailed, format!("{target}: {msg}"))
                     .with_hint("the password is wrong; update it with `dbdeck env set-password ENV --password-stdin`"),
                 "28000" => ApiError::new(ErrorCode::AuthFailed, format!("{target}: {msg}"))

@@ -643,3 +643,145 @@ fn redis_cache_tier_hit_rate_memory_and_a_wrong_password() {
         "{err}"
     );
 }
+
+#[test]
+fn pgbouncer_admin_console_show_and_control() {
+    require_keychain();
+    let pg = PgCluster::trust(&[]);
+    let bouncer = PgBouncer::start(pg.port, "admin_pw");
+    let d = DataDir::new();
+    let out = d.run(&[
+        "env",
+        "add",
+        "pooled",
+        "--url",
+        &pg.url(),
+        "--pgbouncer",
+        &bouncer.admin_url(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = d.run_stdin(
+        &[
+            "env",
+            "set-password",
+            "pooled",
+            "--role",
+            "pgbouncer",
+            "--password-stdin",
+        ],
+        Some("admin_pw"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // env test reaches the admin console too.
+    let (code, t) = d.json(&["env", "test", "pooled"]);
+    assert_eq!(code, 0, "{t}");
+    assert!(
+        t["data"]["endpoints"][1]["server_version"]
+            .as_str()
+            .unwrap()
+            .contains("PgBouncer"),
+        "{t}"
+    );
+
+    let (code, st) = d.json(&["pgbouncer", "show", "--env", "pooled"]);
+    assert_eq!(code, 0, "{st}");
+    assert!(st["version"].as_str().unwrap().starts_with("PgBouncer 1."), "{st}");
+    assert!(
+        st["pools"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "cl_active"),
+        "{st}"
+    );
+    assert!(
+        st["databases"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r[0] == "app"),
+        "{st}"
+    );
+    let out = d.run(&["pgbouncer", "show", "--env", "pooled", "--what", "config"]);
+    assert!(
+        stdout(&out).contains("SHOW CONFIG") && stdout(&out).contains("pool_mode"),
+        "{}",
+        stdout(&out)
+    );
+
+    for cmd in ["pause", "resume", "reconnect", "reload"] {
+        let out = d.run(&["pgbouncer", cmd, "--env", "pooled", "--database", "app"]);
+        assert!(out.status.success(), "{cmd}: {}", stderr(&out));
+    }
+    let (_, audit) = d.json(&["audit", "list", "--limit", "8"]);
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"pgbouncer.pause") && actions.contains(&"pgbouncer.reload"),
+        "{actions:?}"
+    );
+
+    // A wrong admin password is named as such.
+    let out = d.run_stdin(
+        &[
+            "env",
+            "set-password",
+            "pooled",
+            "--role",
+            "pgbouncer",
+            "--password-stdin",
+        ],
+        Some("nope"),
+    );
+    assert!(out.status.success());
+    let out = d.run(&["pgbouncer", "show", "--env", "pooled"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("authentication failed") && err.contains("admin_users"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pgbouncer_control_on_prod_needs_confirmation() {
+    let pg = PgCluster::trust(&[]);
+    let bouncer = PgBouncer::start(pg.port, "admin_pw");
+    let d = DataDir::new();
+    let url = format!("postgres://admin:admin_pw@127.0.0.1:{}/pgbouncer", bouncer.port);
+    if keychain_available() {
+        assert!(
+            d.run(&[
+                "env",
+                "add",
+                "live",
+                "--kind",
+                "prod",
+                "--url",
+                &pg.url(),
+                "--pgbouncer",
+                &url
+            ])
+            .status
+            .success()
+        );
+        let out = d.run(&["pgbouncer", "pause", "--env", "live"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("needs confirmation") && stderr(&out).contains("PAUSE"),
+            "{}",
+            stderr(&out)
+        );
+        let out = d.run(&["pgbouncer", "pause", "--env", "live", "--confirm", "live"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = d.run(&["pgbouncer", "resume", "--env", "live", "--confirm", "live"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    } else {
+        require_keychain();
+    }
+}

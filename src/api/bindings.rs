@@ -64,6 +64,9 @@ pub fn typescript() -> String {
         crate::observe::redis::RedisStats::decl(&cfg),
         crate::observe::redis::RedisDb::decl(&cfg),
         crate::env::CacheTargets::decl(&cfg),
+        crate::observe::pgbouncer::PgBouncerStatus::decl(&cfg),
+        crate::observe::pgbouncer::AdminTable::decl(&cfg),
+        crate::observe::pgbouncer::PgBouncerCommand::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -422,6 +422,37 @@ impl Api {
                     .await?,
                 ))
             }
+            Request::Pgbouncer { name } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let (url, password, timeout) = self.pgbouncer_endpoint(&env).await?;
+                Ok(Response::Pgbouncer(
+                    observe::pgbouncer::status(&url, password.as_ref(), timeout).await?,
+                ))
+            }
+            Request::PgbouncerCommand {
+                name,
+                command,
+                database,
+                confirm,
+            } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let params = json!({ "command": command, "database": database });
+                let action = format!(
+                    "pgbouncer.{}",
+                    serde_json::to_value(command)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                );
+                self.audited(Some(&name), &action, params, async {
+                    let sql = command.sql(database.as_deref())?;
+                    env.guard(&format!("running {sql} on PgBouncer"), confirm.as_deref())?;
+                    let (url, password, timeout) = self.pgbouncer_endpoint(&env).await?;
+                    observe::pgbouncer::command(&url, password.as_ref(), timeout, command, database.as_deref()).await
+                })
+                .await?;
+                Ok(Response::Done)
+            }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
             Request::History {
                 name,
@@ -943,6 +974,26 @@ impl Api {
         let err = probe::classify_pg(e, &env::redact_url(&env.primary.url));
         pool.report_failure(&err.message);
         err
+    }
+
+    async fn pgbouncer_endpoint(
+        &self,
+        env: &Environment,
+    ) -> Result<(String, Option<Sensitive<String>>, Duration), ApiError> {
+        let Some(ep) = &env.pgbouncer else {
+            return Err(ApiError::invalid(format!("environment '{}' has no PgBouncer endpoint", env.name)).with_hint(
+                "add its admin console with `dbdeck env update NAME --pgbouncer postgres://admin@host:6432/pgbouncer`",
+            ));
+        };
+        let password = match &ep.secret {
+            Some(a) => Some(self.inner.keychain.require(a, &env.name, "pgbouncer").await?),
+            None => None,
+        };
+        Ok((
+            ep.url.clone(),
+            password,
+            Duration::from_millis(u64::from(env.pool.connect_timeout_ms)),
+        ))
     }
 
     async fn metric_chart(

@@ -13,6 +13,7 @@ use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
 use crate::metrics::{History, Metric, MetricInfo};
 use crate::observe::Snapshot;
+use crate::observe::pgbouncer::{PgBouncerCommand, PgBouncerStatus};
 use crate::observe::redis::RedisStats;
 use crate::pool::PoolMetrics;
 use crate::probe::{HealthSample, TestReport};
@@ -115,6 +116,20 @@ pub enum Request {
     },
     /// The environment's Redis as a cache tier: hit rate against its target, memory, evictions.
     RedisStats { name: String },
+    /// The environment's PgBouncer: SHOW POOLS, STATS, CLIENTS, SERVERS, DATABASES, CONFIG.
+    Pgbouncer { name: String },
+    /// PAUSE, RESUME, RELOAD or RECONNECT on the environment's PgBouncer (all databases, or
+    /// one). Needs `confirm` on prod.
+    PgbouncerCommand {
+        name: String,
+        command: PgBouncerCommand,
+        #[serde(default)]
+        #[ts(optional)]
+        database: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
     /// Every metric dbdeck records, with labels, units and targets.
     MetricList,
     /// One metric of one environment over the last `minutes`, bucketed to about `points`.
@@ -178,6 +193,7 @@ pub enum Response {
     Signalled { pid: i32, terminate: bool, found: bool },
     Metrics(Vec<MetricInfo>),
     Redis(RedisStats),
+    Pgbouncer(PgBouncerStatus),
     History(History),
     Done,
 }

@@ -6,6 +6,7 @@
 //! (no table scans of user data, no locks beyond AccessShare on catalogues), and the number of
 //! queries one snapshot sends is counted and reported so it can be kept small.
 
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
 pub mod sqlite;

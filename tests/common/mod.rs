@@ -326,3 +326,75 @@ pub fn found_in_files(dir: &Path, needle: &str) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// PgBouncer from Debian's package, in front of `pg`, on a free port, with an admin user
+/// `admin` (password `admin_pw`) and SCRAM auth from a plain userlist. Stopped on drop.
+pub struct PgBouncer {
+    pub port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PgBouncer {
+    pub fn start(pg_port: u16, admin_password: &str) -> Self {
+        let dir = tempfile::Builder::new().prefix("dbdeck-pgb-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        std::fs::write(
+            dir.path().join("userlist.txt"),
+            format!("\"admin\" \"{admin_password}\"\n\"postgres\" \"unused\"\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("pgbouncer.ini"),
+            format!(
+                "[databases]\napp = host=127.0.0.1 port={pg_port} dbname=postgres user=postgres\n\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = scram-sha-256\nauth_file = {d}/userlist.txt\nadmin_users = admin\n\
+                 pool_mode = transaction\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n"
+            ),
+        )
+        .unwrap();
+        let ini = dir.path().join("pgbouncer.ini");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "/usr/sbin/pgbouncer",
+            ]);
+            c
+        } else {
+            Command::new("/usr/sbin/pgbouncer")
+        };
+        let child = cmd
+            .arg(&ini)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pgbouncer runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pgbouncer did not start: {}",
+                std::fs::read_to_string(dir.path().join("pgbouncer.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        PgBouncer { port, child, _dir: dir }
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://admin@127.0.0.1:{}/pgbouncer", self.port)
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

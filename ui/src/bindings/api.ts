@@ -9,9 +9,9 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "history", "data": History } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "history", "data": History } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
 
@@ -306,3 +306,9 @@ redis_tier: string,
  * Redis keyspace hit rate, percent.
  */
 redis_hit_pct: number, };
+
+export type PgBouncerStatus = { ts_ms: number, target: string, version: string, pools: AdminTable, stats: AdminTable, clients: AdminTable, servers: AdminTable, databases: AdminTable, config: AdminTable, };
+
+export type AdminTable = { columns: Array<string>, rows: Array<Array<string | null>>, };
+
+export type PgBouncerCommand = "pause" | "resume" | "reload" | "reconnect";
