@@ -64,6 +64,24 @@ pub enum Command {
     /// PgBouncer's admin console: show its state, or pause/resume/reload/reconnect.
     #[command(subcommand)]
     Pgbouncer(PgbouncerCommandArgs),
+    /// Drive an environment through dbdeck's pool and report ops/s and latency percentiles.
+    Bench {
+        #[arg(long)]
+        env: String,
+        #[arg(long, default_value_t = 4)]
+        clients: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// select (primary-key lookups, like pgbench -S), insert, or mixed (4:1).
+        #[arg(long, default_value = "select")]
+        mode: String,
+        /// Also write the ops/s chart here (.svg).
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        /// Required for prod: the environment's name.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
     /// The metrics dbdeck records (for --metric).
     Metrics,
     /// One metric's history (`--csv` for a spreadsheet).
@@ -480,6 +498,49 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                 confirm: t.confirm,
             }
         }
+        Command::Bench {
+            env,
+            clients,
+            seconds,
+            mode,
+            chart,
+            confirm,
+        } => {
+            let mode: crate::bench::BenchMode = mode.parse()?;
+            let mut events = api.subscribe();
+            let show_progress = cli.format == Format::Table && std::io::stderr().is_terminal();
+            let progress = tokio::spawn(async move {
+                while let Ok(e) = events.recv().await {
+                    if let crate::api::Event::BenchProgress {
+                        second, seconds, ops, ..
+                    } = e
+                    {
+                        if show_progress {
+                            eprint!("\r  {second:>3}/{seconds} s  {ops:>8} ops in the last second ");
+                        }
+                    }
+                }
+            });
+            let resp = api
+                .call(Request::Bench {
+                    name: env,
+                    mode,
+                    clients,
+                    seconds,
+                    confirm,
+                })
+                .await;
+            progress.abort();
+            if show_progress {
+                eprintln!();
+            }
+            let resp = resp?;
+            if let (Some(path), Response::Bench(r)) = (&chart, &resp) {
+                std::fs::write(path, &r.chart_svg)
+                    .map_err(|e| ApiError::invalid(format!("cannot write {}: {e}", path.display())))?;
+            }
+            return Ok(print(cli.format, &resp));
+        }
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -876,6 +937,24 @@ fn print(format: Format, resp: &Response) -> i32 {
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
         Response::Redis(r) => crate::cli_views::print_redis(r),
+        Response::Bench(r) => {
+            println!(
+                "{} · {:?} · {} clients · {:.1} s: {} operations, {:.1} ops/s",
+                r.env, r.mode, r.clients, r.seconds, r.ops, r.ops_per_sec
+            );
+            println!(
+                "latency p50 {} · p95 {} · p99 {} · max {} · errors {}{}",
+                crate::cli_views::duration_ms(r.p50_ms),
+                crate::cli_views::duration_ms(r.p95_ms),
+                crate::cli_views::duration_ms(r.p99_ms),
+                crate::cli_views::duration_ms(r.max_ms),
+                r.errors,
+                r.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default()
+            );
+        }
         Response::Pgbouncer(st) => {
             let _ = crate::cli_views::print_pgbouncer(Format::Table, st, None);
         }

@@ -37,6 +37,8 @@ pub fn bytes(n: i64) -> String {
 pub fn duration_ms(ms: f64) -> String {
     if ms < 1.0 {
         format!("{ms:.2} ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
     } else if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {

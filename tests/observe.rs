@@ -785,3 +785,51 @@ fn pgbouncer_control_on_prod_needs_confirmation() {
         require_keychain();
     }
 }
+
+#[test]
+fn bench_measures_through_the_pool_and_leaves_nothing_behind() {
+    let pg = PgCluster::trust(&[]);
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "bench-me", "--url", &pg.url()]).status.success());
+    let chart = d.path().join("bench.svg");
+    let (code, r) = d.json(&[
+        "bench",
+        "--env",
+        "bench-me",
+        "--clients",
+        "2",
+        "--seconds",
+        "2",
+        "--mode",
+        "mixed",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let b = &r["data"];
+    assert!(b["ops"].as_u64().unwrap() > 100, "{b}");
+    assert_eq!(b["errors"], 0);
+    assert!(b["p50_ms"].as_f64().unwrap() <= b["p99_ms"].as_f64().unwrap());
+    assert_eq!(b["per_second"].as_array().unwrap().len(), 2);
+    assert!(
+        std::fs::read_to_string(&chart).unwrap().contains("<title>bench-me · "),
+        "the ops/s chart was written"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_class WHERE relname LIKE 'dbdeck_bench%'"),
+        "0\n",
+        "the scratch table and its sequence are dropped"
+    );
+    let (_, audit) = d.json(&["audit", "list", "--limit", "1"]);
+    assert_eq!(audit["data"][0]["action"], "bench");
+
+    // Prod needs the typed name; nothing is created without it.
+    assert!(
+        d.run(&["env", "add", "live", "--kind", "prod", "--url", &pg.url()])
+            .status
+            .success()
+    );
+    let out = d.run(&["bench", "--env", "live", "--seconds", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("needs confirmation"), "{}", stderr(&out));
+}

@@ -67,6 +67,8 @@ pub fn typescript() -> String {
         crate::observe::pgbouncer::PgBouncerStatus::decl(&cfg),
         crate::observe::pgbouncer::AdminTable::decl(&cfg),
         crate::observe::pgbouncer::PgBouncerCommand::decl(&cfg),
+        crate::bench::BenchMode::decl(&cfg),
+        crate::bench::BenchReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

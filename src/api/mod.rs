@@ -453,6 +453,40 @@ impl Api {
                 .await?;
                 Ok(Response::Done)
             }
+            Request::Bench {
+                name,
+                mode,
+                clients,
+                seconds,
+                confirm,
+            } => {
+                let env = self.inner.store.get_env(&name).await?;
+                let params = json!({ "mode": mode, "clients": clients, "seconds": seconds });
+                let report = self
+                    .audited(Some(&name), "bench", params, async {
+                        env.guard(
+                            &format!("a {seconds} s benchmark with {clients} clients (it writes a scratch table)"),
+                            confirm.as_deref(),
+                        )?;
+                        let password = match &env.primary.secret {
+                            Some(a) => Some(self.inner.keychain.require(a, &name, "primary").await?),
+                            None => None,
+                        };
+                        let events = self.inner.events.clone();
+                        let env_name = name.clone();
+                        crate::bench::run(&env, password, mode, clients, seconds, move |second, ops| {
+                            let _ = events.send(Event::BenchProgress {
+                                env: env_name.clone(),
+                                second,
+                                seconds,
+                                ops,
+                            });
+                        })
+                        .await
+                    })
+                    .await?;
+                Ok(Response::Bench(report))
+            }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
             Request::History {
                 name,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::{AuditRecord, VerifyReport};
+use crate::bench::{BenchMode, BenchReport};
 use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
 use crate::metrics::{History, Metric, MetricInfo};
@@ -130,6 +131,18 @@ pub enum Request {
         #[ts(optional)]
         confirm: Option<String>,
     },
+    /// Drive the environment through a pool of `clients` connections for `seconds` and report
+    /// throughput and latency. Works in a scratch table it creates and drops. Needs `confirm`
+    /// on prod.
+    Bench {
+        name: String,
+        mode: BenchMode,
+        clients: u32,
+        seconds: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
     /// Every metric dbdeck records, with labels, units and targets.
     MetricList,
     /// One metric of one environment over the last `minutes`, bucketed to about `points`.
@@ -194,6 +207,7 @@ pub enum Response {
     Metrics(Vec<MetricInfo>),
     Redis(RedisStats),
     Pgbouncer(PgBouncerStatus),
+    Bench(BenchReport),
     History(History),
     Done,
 }
@@ -258,4 +272,11 @@ pub enum Event {
     EnvsChanged,
     /// An audit record was appended.
     Audit { record: AuditRecord },
+    /// A second of a running benchmark finished.
+    BenchProgress {
+        env: String,
+        second: u32,
+        seconds: u32,
+        ops: u64,
+    },
 }

@@ -9,11 +9,11 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "bench", name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "history", "data": History } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "history", "data": History } | { "kind": "done" };
 
-export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, };
+export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, };
 
 export type ApiError = { code: ErrorCode, message: string, hint?: string, };
 
@@ -312,3 +312,19 @@ export type PgBouncerStatus = { ts_ms: number, target: string, version: string, 
 export type AdminTable = { columns: Array<string>, rows: Array<Array<string | null>>, };
 
 export type PgBouncerCommand = "pause" | "resume" | "reload" | "reconnect";
+
+export type BenchMode = "select" | "insert" | "mixed";
+
+export type BenchReport = { env: string, mode: BenchMode, clients: number, seconds: number, ops: number, ops_per_sec: number, p50_ms: number, p95_ms: number, p99_ms: number, max_ms: number, errors: number, 
+/**
+ * The first error seen, if any.
+ */
+first_error: string | null, 
+/**
+ * Operations completed in each second of the run.
+ */
+per_second: Array<number>, 
+/**
+ * A chart of `per_second` (SVG).
+ */
+chart_svg: string, };
