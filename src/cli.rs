@@ -514,10 +514,9 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                     if let crate::api::Event::BenchProgress {
                         second, seconds, ops, ..
                     } = e
+                        && show_progress
                     {
-                        if show_progress {
-                            eprint!("\r  {second:>3}/{seconds} s  {ops:>8} ops in the last second ");
-                        }
+                        eprint!("\r  {second:>3}/{seconds} s  {ops:>8} ops in the last second ");
                     }
                 }
             });
