@@ -82,6 +82,17 @@ pub enum Command {
         #[arg(long)]
         confirm: Option<String>,
     },
+    /// Recommend pool size and overflow per application, with the arithmetic.
+    Advise {
+        #[arg(long)]
+        env: String,
+        /// How many instances of each application run (pods, processes).
+        #[arg(long)]
+        instances: u32,
+        /// Hours of observed sessions to use.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
     /// The metrics dbdeck records (for --metric).
     Metrics,
     /// One metric's history (`--csv` for a spreadsheet).
@@ -540,6 +551,11 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             }
             return Ok(print(cli.format, &resp));
         }
+        Command::Advise { env, instances, hours } => Request::PoolAdvice {
+            name: env,
+            instances,
+            hours: Some(hours),
+        },
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -936,6 +952,40 @@ fn print(format: Format, resp: &Response) -> i32 {
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
         Response::Redis(r) => crate::cli_views::print_redis(r),
+        Response::PoolAdvice(a) => {
+            if a.apps.is_empty() {
+                println!(
+                    "No application sessions were observed yet: run `dbdeck serve` (it collects them) while the applications work."
+                );
+            }
+            let rows = a
+                .apps
+                .iter()
+                .map(|x| {
+                    vec![
+                        x.application.clone(),
+                        format!("{:.1}", x.active_p95),
+                        x.active_max.to_string(),
+                        x.pool_size.to_string(),
+                        x.max_overflow.to_string(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "APPLICATION",
+                    "ACTIVE P95",
+                    "ACTIVE MAX",
+                    "POOL SIZE / INSTANCE",
+                    "MAX OVERFLOW / INSTANCE",
+                ],
+                rows,
+            );
+            println!();
+            for s in &a.steps {
+                println!("  {s}");
+            }
+        }
         Response::Bench(r) => {
             println!(
                 "{} · {:?} · {} clients · {:.1} s: {} operations, {:.1} ops/s",

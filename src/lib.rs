@@ -5,6 +5,7 @@
 //! depend on Tauri, so it builds and tests without WebKit; the desktop shell in `src-tauri/`
 //! depends on it, not the other way round.
 
+pub mod advice;
 pub mod api;
 pub mod audit;
 pub mod bench;

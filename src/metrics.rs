@@ -163,6 +163,61 @@ pub async fn record(store: &Store, env: &str, ts_ms: i64, values: &[(Metric, f64
     Ok(())
 }
 
+/// Store what each application had open at one collection.
+pub async fn record_apps(store: &Store, env: &str, ts_ms: i64, apps: &[(String, i64, i64)]) -> Result<(), ApiError> {
+    if apps.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT OR REPLACE INTO app_sessions (env, app, ts_ms, active, total) ",
+    );
+    q.push_values(apps, |mut b, (app, active, total)| {
+        b.push_bind(env)
+            .push_bind(app)
+            .push_bind(ts_ms)
+            .push_bind(*active)
+            .push_bind(*total);
+    });
+    q.build().execute(store.pool()).await?;
+    Ok(())
+}
+
+/// Observed load of every application since `since_ms`: p95 and max of its active sessions.
+/// Collections in which an application had no session count as zero for it.
+pub async fn app_loads(store: &Store, env: &str, since_ms: i64) -> Result<Vec<crate::advice::AppLoad>, ApiError> {
+    let samples: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT ts_ms) FROM metric_samples WHERE env = ? AND metric = 'availability' AND ts_ms >= ?",
+    )
+    .bind(env)
+    .bind(since_ms)
+    .fetch_one(store.pool())
+    .await?;
+    let rows = sqlx::query("SELECT app, active FROM app_sessions WHERE env = ? AND ts_ms >= ? ORDER BY app")
+        .bind(env)
+        .bind(since_ms)
+        .fetch_all(store.pool())
+        .await?;
+    let mut by_app: std::collections::BTreeMap<String, Vec<i64>> = std::collections::BTreeMap::new();
+    for r in rows {
+        by_app.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    Ok(by_app
+        .into_iter()
+        .map(|(application, mut active)| {
+            let seen = active.len() as i64;
+            // Pad with the collections where the application had no session at all.
+            active.extend(std::iter::repeat_n(0, (samples - seen).max(0) as usize));
+            let max = active.iter().copied().max().unwrap_or(0);
+            crate::advice::AppLoad {
+                application,
+                active_p95: crate::advice::p95(&mut active),
+                active_max: max,
+                samples: active.len() as i64,
+            }
+        })
+        .collect())
+}
+
 /// Roll raw samples up into 1-minute buckets and those into 10-minute buckets, for every
 /// complete bucket not rolled up yet; then drop what is past its retention. Idempotent.
 pub async fn roll_up(store: &Store, retention: Retention, now: i64) -> Result<(), ApiError> {
@@ -202,6 +257,10 @@ pub async fn roll_up(store: &Store, retention: Retention, now: i64) -> Result<()
         set_watermark(store, "rollup_10m_until", until_10m).await?;
     }
     sqlx::query("DELETE FROM metric_samples WHERE ts_ms < ?")
+        .bind(now - retention.raw.as_millis() as i64)
+        .execute(pool)
+        .await?;
+    sqlx::query("DELETE FROM app_sessions WHERE ts_ms < ?")
         .bind(now - retention.raw.as_millis() as i64)
         .execute(pool)
         .await?;

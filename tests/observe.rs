@@ -833,3 +833,59 @@ fn bench_measures_through_the_pool_and_leaves_nothing_behind() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("needs confirmation"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn pool_advice_from_observed_sessions_shows_its_arithmetic() {
+    let pg = PgCluster::trust(&["max_connections=40"]);
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "shop", "--url", &pg.url()]).status.success());
+    let _busy1 = HeldSession::open(&pg, "shop-api", "SELECT pg_sleep(30);");
+    let _busy2 = HeldSession::open(&pg, "shop-api", "SELECT pg_sleep(30);");
+    let _idle = HeldSession::open(&pg, "shop-worker", "SELECT 1;");
+    let mut child = Command::new(bin())
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["serve", "--port", "0", "--health-interval", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let (code, a) = d.json(&["advise", "--env", "shop", "--instances", "2"]);
+    assert_eq!(code, 0, "{a}");
+    let a = &a["data"];
+    assert_eq!(a["max_connections"], 40);
+    assert_eq!(a["usable"], 40 - 3 - 3, "40 − 3 reserved − admin margin 3");
+    let api = a["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["application"] == "shop-api")
+        .expect("shop-api observed");
+    assert_eq!(api["active_max"], 2, "{a}");
+    assert_eq!(api["pool_size"], 2, "ceil(2 × 1.25 / 2) = 2: {a}");
+    let worker = a["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["application"] == "shop-worker")
+        .expect("idle apps listed");
+    assert_eq!(worker["active_max"], 0);
+    assert!(
+        a["steps"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("usable = max_connections 40"),
+        "{a}"
+    );
+    let out = d.run(&["advise", "--env", "shop", "--instances", "2"]);
+    assert!(
+        stdout(&out).contains("POOL SIZE / INSTANCE") && stdout(&out).contains("shop-api: pool = ceil"),
+        "{}",
+        stdout(&out)
+    );
+}

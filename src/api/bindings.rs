@@ -69,6 +69,9 @@ pub fn typescript() -> String {
         crate::observe::pgbouncer::PgBouncerCommand::decl(&cfg),
         crate::bench::BenchMode::decl(&cfg),
         crate::bench::BenchReport::decl(&cfg),
+        crate::advice::PoolAdvice::decl(&cfg),
+        crate::advice::AppAdvice::decl(&cfg),
+        crate::advice::AppLoad::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -102,6 +102,8 @@ struct Ping {
     role: String,
     /// PostgreSQL only: client connections and cumulative counters.
     pg: Option<(i64, PgCounters)>,
+    /// PostgreSQL only: (application, active, total) sessions right now.
+    apps: Vec<(String, i64, i64)>,
 }
 
 const HEALTH_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -486,6 +488,12 @@ impl Api {
                     })
                     .await?;
                 Ok(Response::Bench(report))
+            }
+            Request::PoolAdvice { name, instances, hours } => {
+                let env = self.inner.store.get_env(&name).await?;
+                Ok(Response::PoolAdvice(
+                    self.pool_advice(&env, instances, hours.unwrap_or(24)).await?,
+                ))
             }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
             Request::History {
@@ -873,6 +881,11 @@ impl Api {
             Ok(ping) => {
                 values.push((Metric::LatencyMs, ping.latency_ms));
                 values.push((Metric::Availability, 100.0));
+                if !ping.apps.is_empty()
+                    && let Err(e) = metrics::record_apps(&self.inner.store, &env.name, ts, &ping.apps).await
+                {
+                    tracing::warn!(env = %env.name, error = %e.message, "could not store application sessions");
+                }
                 if let Some((connections, now)) = ping.pg {
                     values.push((Metric::Connections, connections as f64));
                     let before = self
@@ -958,9 +971,10 @@ impl Api {
                             version: r.get(0),
                             role: if standby { "standby" } else { "primary" }.to_owned(),
                             pg: None,
+                            apps: Vec::new(),
                         };
                         if counters {
-                            let c = sqlx::query(
+                            let totals = sqlx::query(
                                 "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
                                         sum(xact_commit + xact_rollback)::int8, sum(blks_hit)::int8,
                                         sum(blks_read)::int8, sum(deadlocks)::int8
@@ -968,7 +982,7 @@ impl Api {
                             )
                             .fetch_one(&mut *c)
                             .await;
-                            match c {
+                            match totals {
                                 Ok(r) => {
                                     let counters = PgCounters {
                                         ts_ms: now_ms(),
@@ -981,6 +995,18 @@ impl Api {
                                 }
                                 Err(e) => return Err(self.failed_on(&pool, env, e)),
                             }
+                            let apps = sqlx::query(
+                                "SELECT coalesce(nullif(application_name, ''), '(no name)'),
+                                        count(*) FILTER (WHERE state = 'active'), count(*)
+                                 FROM pg_stat_activity
+                                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                                   AND application_name NOT LIKE 'dbdeck%'
+                                 GROUP BY 1",
+                            )
+                            .fetch_all(&mut *c)
+                            .await
+                            .map_err(|e| self.failed_on(&pool, env, e))?;
+                            ping.apps = apps.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
                         }
                         Ok(ping)
                     }
@@ -997,6 +1023,7 @@ impl Api {
                         version: format!("SQLite {v}"),
                         role: "sqlite".to_owned(),
                         pg: None,
+                        apps: Vec::new(),
                     }),
                     Err(e) => Err(self.failed_on(&pool, env, e)),
                 }
@@ -1008,6 +1035,32 @@ impl Api {
         let err = probe::classify_pg(e, &env::redact_url(&env.primary.url));
         pool.report_failure(&err.message);
         err
+    }
+
+    async fn pool_advice(
+        &self,
+        env: &Environment,
+        instances: u32,
+        hours: u32,
+    ) -> Result<crate::advice::PoolAdvice, ApiError> {
+        if !(1..=1000).contains(&instances) {
+            return Err(ApiError::invalid("instances must be between 1 and 1000"));
+        }
+        let pool = self.inner.pools.get(env, &Role::Primary, &self.inner.keychain).await?;
+        let (max, reserved): (i32, i32) = match pool.acquire().await? {
+            Conn::Postgres(mut c) => sqlx::query_as(
+                "SELECT current_setting('max_connections')::int4, current_setting('superuser_reserved_connections')::int4",
+            )
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|e| probe::classify_pg(e, &env::redact_url(&env.primary.url)))?,
+            Conn::Sqlite(_) => {
+                return Err(ApiError::invalid(format!("'{}' is an SQLite environment: it has no connection limit to share", env.name)));
+            }
+        };
+        let since = now_ms() - i64::from(hours.clamp(1, 24 * 7)) * 3_600_000;
+        let loads = metrics::app_loads(&self.inner.store, &env.name, since).await?;
+        Ok(crate::advice::advise(max, reserved, instances, &loads))
     }
 
     async fn pgbouncer_endpoint(

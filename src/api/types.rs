@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::advice::PoolAdvice;
 use crate::audit::{AuditRecord, VerifyReport};
 use crate::bench::{BenchMode, BenchReport};
 use crate::env::{EnvInput, Environment, Role};
@@ -143,6 +144,16 @@ pub enum Request {
         #[ts(optional)]
         confirm: Option<String>,
     },
+    /// Recommend pool size and overflow per application, from the server's connection limit,
+    /// the number of application instances, and the sessions observed over the last `hours`
+    /// (default 24), with the arithmetic shown.
+    PoolAdvice {
+        name: String,
+        instances: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        hours: Option<u32>,
+    },
     /// Every metric dbdeck records, with labels, units and targets.
     MetricList,
     /// One metric of one environment over the last `minutes`, bucketed to about `points`.
@@ -208,6 +219,7 @@ pub enum Response {
     Redis(RedisStats),
     Pgbouncer(PgBouncerStatus),
     Bench(BenchReport),
+    PoolAdvice(PoolAdvice),
     History(History),
     Done,
 }
