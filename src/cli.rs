@@ -52,7 +52,14 @@ pub enum Command {
     /// Everything one poll of the environment's primary finds.
     Snapshot(EnvArg),
     /// dbdeck's own connection pools: size, in use, waits, timeouts, circuit breaker.
-    Pools(EnvArg),
+    Pools {
+        #[arg(long)]
+        env: String,
+        /// Instead, print the environment's pool profile as an application's settings:
+        /// sqlalchemy, hikaricp, pgx or sqlx.
+        #[arg(long = "as", value_name = "FORMAT")]
+        as_settings: Option<String>,
+    },
     /// Sessions (pg_stat_activity) grouped by state, with long transactions.
     Sessions(EnvArg),
     /// Who blocks whom (pg_blocking_pids), as a tree.
@@ -250,9 +257,62 @@ pub struct AddArgs {
     /// Read the primary's password from standard input.
     #[arg(long)]
     pub password_stdin: bool,
-    /// Give up connecting after this many milliseconds (default 5000).
+    #[command(flatten)]
+    pub pool: PoolArgs,
+}
+
+/// The pool profile's knobs; any not given keep their value (or the kind's default).
+#[derive(Debug, Args, Default)]
+pub struct PoolArgs {
+    /// Steady pool size.
+    #[arg(long, value_name = "N")]
+    pub pool_size: Option<u32>,
+    /// Burst capacity above the pool size.
+    #[arg(long, value_name = "N")]
+    pub max_overflow: Option<u32>,
+    /// Connections kept open when idle.
+    #[arg(long, value_name = "N")]
+    pub min_idle: Option<u32>,
+    /// Wait this long for a free connection (ms).
+    #[arg(long, value_name = "MS")]
+    pub acquire_timeout: Option<u32>,
+    /// Give up connecting after this long (ms; default 5000).
     #[arg(long, value_name = "MS")]
     pub connect_timeout: Option<u32>,
+    /// Close connections idle this long (s).
+    #[arg(long, value_name = "S")]
+    pub idle_timeout: Option<u32>,
+    /// Recycle connections after this long (s).
+    #[arg(long, value_name = "S")]
+    pub max_lifetime: Option<u32>,
+    /// Ping a connection before handing it out.
+    #[arg(long, value_name = "BOOL")]
+    pub pre_ping: Option<bool>,
+}
+
+impl PoolArgs {
+    fn any(&self) -> bool {
+        self.pool_size.is_some()
+            || self.max_overflow.is_some()
+            || self.min_idle.is_some()
+            || self.acquire_timeout.is_some()
+            || self.connect_timeout.is_some()
+            || self.idle_timeout.is_some()
+            || self.max_lifetime.is_some()
+            || self.pre_ping.is_some()
+    }
+
+    fn apply(&self, mut p: crate::env::PoolProfile) -> crate::env::PoolProfile {
+        p.max_connections = self.pool_size.unwrap_or(p.max_connections);
+        p.max_overflow = self.max_overflow.unwrap_or(p.max_overflow);
+        p.min_connections = self.min_idle.unwrap_or(p.min_connections);
+        p.acquire_timeout_ms = self.acquire_timeout.unwrap_or(p.acquire_timeout_ms);
+        p.connect_timeout_ms = self.connect_timeout.unwrap_or(p.connect_timeout_ms);
+        p.idle_timeout_s = self.idle_timeout.unwrap_or(p.idle_timeout_s);
+        p.max_lifetime_s = self.max_lifetime.unwrap_or(p.max_lifetime_s);
+        p.test_before_acquire = self.pre_ping.unwrap_or(p.test_before_acquire);
+        p
+    }
 }
 
 #[derive(Debug, Args)]
@@ -276,8 +336,8 @@ pub struct UpdateArgs {
     pub redis: Option<String>,
     #[arg(long)]
     pub patroni: Option<String>,
-    #[arg(long, value_name = "MS")]
-    pub connect_timeout: Option<u32>,
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// Required for prod: the environment's name.
     #[arg(long)]
     pub confirm: Option<String>,
@@ -380,10 +440,10 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                     None
                 };
                 let replicas = parse_replicas(&a.replicas)?;
-                let pool = a.connect_timeout.map(|ms| crate::env::PoolProfile {
-                    connect_timeout_ms: ms,
-                    ..crate::env::PoolProfile::for_kind(&a.kind)
-                });
+                let pool = a
+                    .pool
+                    .any()
+                    .then(|| a.pool.apply(crate::env::PoolProfile::for_kind(&a.kind)));
                 Request::EnvAdd {
                     env: EnvInput {
                         name: a.name,
@@ -428,8 +488,8 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                 if u.patroni.is_some() {
                     input.patroni = u.patroni;
                 }
-                if let (Some(ms), Some(pool)) = (u.connect_timeout, input.pool.as_mut()) {
-                    pool.connect_timeout_ms = ms;
+                if let Some(pool) = input.pool.as_mut() {
+                    *pool = u.pool.apply(*pool);
                 }
                 Request::EnvUpdate {
                     name: u.name,
@@ -487,7 +547,11 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             AuditCommand::Verify => Request::AuditVerify,
         },
         Command::Snapshot(e) => Request::Snapshot { name: e.env },
-        Command::Pools(e) => Request::Pools { name: Some(e.env) },
+        Command::Pools {
+            env,
+            as_settings: Some(format),
+        } => Request::PoolSettings { name: env, format },
+        Command::Pools { env, as_settings: None } => Request::Pools { name: Some(env) },
         Command::Pgbouncer(p) => {
             use crate::observe::pgbouncer::PgBouncerCommand as C;
             let (cmd, t) = match p {
@@ -815,13 +879,15 @@ fn print(format: Format, resp: &Response) -> i32 {
             }
             let p = &e.pool;
             println!(
-                "pool:      max {} · min {} · acquire timeout {} ms · connect timeout {} ms · idle {} s · lifetime {} s",
+                "pool:      size {} + overflow {} · min idle {} · acquire timeout {} ms · connect timeout {} ms · idle {} s · lifetime {} s · pre-ping {}",
                 p.max_connections,
+                p.max_overflow,
                 p.min_connections,
                 p.acquire_timeout_ms,
                 p.connect_timeout_ms,
                 p.idle_timeout_s,
-                p.max_lifetime_s
+                p.max_lifetime_s,
+                if p.test_before_acquire { "on" } else { "off" }
             );
         }
         Response::Removed { name } => println!("removed {name}"),
@@ -952,6 +1018,7 @@ fn print(format: Format, resp: &Response) -> i32 {
         }
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
         Response::Redis(r) => crate::cli_views::print_redis(r),
+        Response::Text { text } => print!("{text}"),
         Response::PoolAdvice(a) => {
             if a.apps.is_empty() {
                 println!(

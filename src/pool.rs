@@ -358,7 +358,7 @@ impl EndpointPool {
     /// say how, from one direct attempt).
     async fn diagnose_timeout(&self, target: &str) -> ApiError {
         let size = self.pool.size();
-        let max = self.profile.max_connections;
+        let max = self.profile.ceiling();
         if size >= max && self.pool.idle() == 0 {
             return ApiError::new(
                 ErrorCode::Timeout,
@@ -411,7 +411,7 @@ impl EndpointPool {
             }
             _ => None,
         };
-        let max = self.profile.max_connections;
+        let max = self.profile.ceiling();
         PoolMetrics {
             env: self.env.clone(),
             role: self.role.clone(),
@@ -439,6 +439,51 @@ impl EndpointPool {
             breaker_history: breaker.history.iter().cloned().collect(),
         }
     }
+}
+
+/// The environment's pool profile as the settings an application's own pool would take.
+pub fn app_settings(p: &PoolProfile, format: &str) -> Result<String, ApiError> {
+    let secs = |ms: u32| f64::from(ms) / 1000.0;
+    Ok(match format {
+        "sqlalchemy" => format!(
+            "create_engine(url,\n    pool_size={}, max_overflow={}, pool_timeout={}, pool_recycle={}, pool_pre_ping={},\n    connect_args={{\"connect_timeout\": {}}})\n",
+            p.max_connections,
+            p.max_overflow,
+            secs(p.acquire_timeout_ms),
+            p.max_lifetime_s,
+            if p.test_before_acquire { "True" } else { "False" },
+            p.connect_timeout_ms.div_ceil(1000)
+        ),
+        "hikaricp" => format!(
+            "maximumPoolSize={}\nminimumIdle={}\nconnectionTimeout={}\nidleTimeout={}\nmaxLifetime={}\n# HikariCP always validates connections before handing them out\n",
+            p.ceiling(),
+            p.min_connections,
+            p.acquire_timeout_ms,
+            u64::from(p.idle_timeout_s) * 1000,
+            u64::from(p.max_lifetime_s) * 1000
+        ),
+        "pgx" => format!(
+            "pool_max_conns={} pool_min_conns={} pool_max_conn_lifetime={}s pool_max_conn_idle_time={}s connect_timeout={}\n",
+            p.ceiling(),
+            p.min_connections,
+            p.max_lifetime_s,
+            p.idle_timeout_s,
+            p.connect_timeout_ms.div_ceil(1000)
+        ),
+        "sqlx" => format!(
+            "PgPoolOptions::new()\n    .max_connections({})\n    .min_connections({})\n    .acquire_timeout(Duration::from_millis({}))\n    .idle_timeout(Duration::from_secs({}))\n    .max_lifetime(Duration::from_secs({}))\n    .test_before_acquire({})\n",
+            p.ceiling(),
+            p.min_connections,
+            p.acquire_timeout_ms,
+            p.idle_timeout_s,
+            p.max_lifetime_s,
+            p.test_before_acquire
+        ),
+        other => {
+            return Err(ApiError::invalid(format!("'{other}' is not a pool settings format"))
+                .with_hint("use sqlalchemy, hikaricp, pgx or sqlx"));
+        }
+    })
 }
 
 /// Pools by (environment, role).
@@ -519,7 +564,7 @@ async fn build(
                 .create_if_missing(false);
             DbPool::Sqlite(
                 SqlitePoolOptions::new()
-                    .max_connections(p.max_connections)
+                    .max_connections(p.ceiling())
                     .min_connections(0)
                     .acquire_timeout(Duration::from_millis(u64::from(p.acquire_timeout_ms)))
                     .idle_timeout(Duration::from_secs(u64::from(p.idle_timeout_s)))
@@ -540,12 +585,12 @@ async fn build(
             diagnose = Some(opts.clone());
             DbPool::Postgres(
                 PgPoolOptions::new()
-                    .max_connections(p.max_connections)
+                    .max_connections(p.ceiling())
                     .min_connections(p.min_connections)
                     .acquire_timeout(Duration::from_millis(u64::from(p.acquire_timeout_ms)))
                     .idle_timeout(Duration::from_secs(u64::from(p.idle_timeout_s)))
                     .max_lifetime(Duration::from_secs(u64::from(p.max_lifetime_s)))
-                    .test_before_acquire(true)
+                    .test_before_acquire(p.test_before_acquire)
                     .connect_lazy_with(opts),
             )
         }
@@ -617,6 +662,20 @@ mod tests {
         b.failure(t, "x");
         b.failure(t, "x");
         assert_eq!(b.state(), BreakerState::Closed, "failures must be consecutive");
+    }
+
+    #[test]
+    fn profiles_export_as_application_settings() {
+        let p = PoolProfile::for_kind("prod");
+        let sa = app_settings(&p, "sqlalchemy").unwrap();
+        assert!(
+            sa.contains("pool_size=16, max_overflow=8") && sa.contains("pool_pre_ping=True"),
+            "{sa}"
+        );
+        assert!(app_settings(&p, "hikaricp").unwrap().contains("maximumPoolSize=24"));
+        assert!(app_settings(&p, "pgx").unwrap().contains("pool_max_conns=24"));
+        assert!(app_settings(&p, "sqlx").unwrap().contains(".max_connections(24)"));
+        assert!(app_settings(&p, "django").is_err());
     }
 
     #[test]

@@ -277,9 +277,40 @@ fn pools_report_live_figures() {
     assert_eq!(p["breaker"], "closed");
     assert_eq!(p["acquired"], 1, "{p}");
     assert!(p["acquire_p50_ms"].as_f64().is_some(), "{p}");
-    assert_eq!(p["max"], 4, "dev's pool profile");
+    assert_eq!(p["max"], 6, "dev's pool profile: 4 + 2 overflow");
     let out = d.run(&["pools", "--env", "local"]);
     assert!(stdout(&out).contains("ACQUIRE P50/P95/P99"), "{}", stdout(&out));
+
+    // The knobs change the pool at once (it is rebuilt) and export as an application's settings.
+    let out = d.run(&[
+        "env",
+        "update",
+        "local",
+        "--pool-size",
+        "3",
+        "--max-overflow",
+        "1",
+        "--pre-ping",
+        "false",
+        "--max-lifetime",
+        "900",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(pools_of(&d, "local")["max"], 4);
+    let out = d.run(&["pools", "--env", "local", "--as", "sqlalchemy"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("pool_size=3, max_overflow=1")
+            && text.contains("pool_recycle=900")
+            && text.contains("pool_pre_ping=False"),
+        "{text}"
+    );
+    let out = d.run(&["env", "show", "local"]);
+    assert!(
+        stdout(&out).contains("size 3 + overflow 1") && stdout(&out).contains("pre-ping off"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 mod serve_faults {

@@ -495,6 +495,12 @@ impl Api {
                     self.pool_advice(&env, instances, hours.unwrap_or(24)).await?,
                 ))
             }
+            Request::PoolSettings { name, format } => {
+                let env = self.inner.store.get_env(&name).await?;
+                Ok(Response::Text {
+                    text: crate::pool::app_settings(&env.pool, &format)?,
+                })
+            }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
             Request::History {
                 name,

@@ -106,6 +106,9 @@ pub enum Request {
         #[ts(optional)]
         name: Option<String>,
     },
+    /// The environment's pool profile as settings for an application's pool: `sqlalchemy`,
+    /// `hikaricp`, `pgx` or `sqlx`.
+    PoolSettings { name: String, format: String },
     /// Cancel a backend's running query, or terminate the backend. Needs `confirm` on prod.
     SessionSignal {
         name: String,
@@ -220,6 +223,7 @@ pub enum Response {
     Pgbouncer(PgBouncerStatus),
     Bench(BenchReport),
     PoolAdvice(PoolAdvice),
+    Text { text: String },
     History(History),
     Done,
 }

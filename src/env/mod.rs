@@ -105,25 +105,41 @@ pub struct Replica {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct PoolProfile {
+    /// The steady pool size.
     pub max_connections: u32,
+    /// Minimum idle connections kept open.
     pub min_connections: u32,
     pub acquire_timeout_ms: u32,
     pub connect_timeout_ms: u32,
+    /// Close a connection idle this long (only those above the minimum).
     pub idle_timeout_s: u32,
+    /// Recycle a connection after this long, whatever it is doing.
     pub max_lifetime_s: u32,
+    /// Burst capacity above `max_connections`.
+    #[serde(default)]
+    pub max_overflow: u32,
+    /// Check a connection with a ping before handing it out (pre-ping).
+    #[serde(default = "yes")]
+    pub test_before_acquire: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl PoolProfile {
     /// dev small, staging medium, prod large; a custom kind gets the staging profile.
     pub fn for_kind(kind: &str) -> Self {
-        let (max, min) = match kind {
-            "dev" => (4, 0),
-            "prod" => (16, 2),
-            _ => (8, 1),
+        let (max, min, overflow) = match kind {
+            "dev" => (4, 0, 2),
+            "prod" => (16, 2, 8),
+            _ => (8, 1, 4),
         };
         PoolProfile {
             max_connections: max,
             min_connections: min,
+            max_overflow: overflow,
+            test_before_acquire: true,
             acquire_timeout_ms: 5_000,
             connect_timeout_ms: 5_000,
             idle_timeout_s: 600,
@@ -131,7 +147,15 @@ impl PoolProfile {
         }
     }
 
+    /// The most connections the pool may open: size plus overflow.
+    pub fn ceiling(&self) -> u32 {
+        self.max_connections.saturating_add(self.max_overflow)
+    }
+
     fn validate(&self) -> Result<(), String> {
+        if self.ceiling() > 10_000 {
+            return Err("pool.max_connections + pool.max_overflow must stay below 10,000".into());
+        }
         if self.max_connections == 0 {
             return Err("pool.max_connections must be at least 1".into());
         }

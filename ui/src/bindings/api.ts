@@ -9,9 +9,9 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "bench", name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string, } | { "op": "pool_advice", name: string, instances: number, hours?: number, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "pool_settings", name: string, format: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "bench", name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string, } | { "op": "pool_advice", name: string, instances: number, hours?: number, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "history", "data": History } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, };
 
@@ -81,7 +81,31 @@ export type Replica = { name: string, endpoint: Endpoint, };
 
 export type Engine = "postgres" | "sqlite";
 
-export type PoolProfile = { max_connections: number, min_connections: number, acquire_timeout_ms: number, connect_timeout_ms: number, idle_timeout_s: number, max_lifetime_s: number, };
+export type PoolProfile = { 
+/**
+ * The steady pool size.
+ */
+max_connections: number, 
+/**
+ * Minimum idle connections kept open.
+ */
+min_connections: number, acquire_timeout_ms: number, connect_timeout_ms: number, 
+/**
+ * Close a connection idle this long (only those above the minimum).
+ */
+idle_timeout_s: number, 
+/**
+ * Recycle a connection after this long, whatever it is doing.
+ */
+max_lifetime_s: number, 
+/**
+ * Burst capacity above `max_connections`.
+ */
+max_overflow: number, 
+/**
+ * Check a connection with a ping before handing it out (pre-ping).
+ */
+test_before_acquire: boolean, };
 
 export type HealthSample = { env: string, ts_ms: number, reachable: boolean, latency_ms: number | null, 
 /**
