@@ -45,7 +45,8 @@ async fn main() {
             let raw: Vec<(i64, f64)> = (0..DAY / 5_000).map(|i| (now - DAY + i * 5_000, wave(i, mi))).collect();
             rows += raw.len() as u64;
             for chunk in raw.chunks(5_000) {
-                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO metric_samples (env, metric, ts_ms, value) ");
+                let mut q =
+                    sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO metric_samples (env, metric, ts_ms, value) ");
                 q.push_values(chunk, |mut b, (t, v)| {
                     b.push_bind(env).push_bind(id).push_bind(*t).push_bind(*v);
                 });
@@ -75,7 +76,10 @@ async fn main() {
         }
     }
     let fill_s = started.elapsed().as_secs_f64();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
     let bytes: u64 = ["store.db", "store.db-wal", "store.db-shm"]
         .iter()
         .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
@@ -87,7 +91,13 @@ async fn main() {
     for _ in 0..21 {
         let t = Instant::now();
         let resp = api
-            .call(Request::ChartMetric { name: None, metric: Metric::Tps, minutes: 30 * 1440, width: Some(860), height: Some(260) })
+            .call(Request::ChartMetric {
+                name: None,
+                metric: Metric::Tps,
+                minutes: 30 * 1440,
+                width: Some(860),
+                height: Some(260),
+            })
             .await
             .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -99,17 +109,36 @@ async fn main() {
     let mut one = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        api.call(Request::History { name: "alpha".into(), metric: Metric::Tps, minutes: 30 * 1440, points: None }).await.unwrap();
+        api.call(Request::History {
+            name: "alpha".into(),
+            metric: Metric::Tps,
+            minutes: 30 * 1440,
+            points: None,
+        })
+        .await
+        .unwrap();
         one.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     one.sort_by(|a, b| a.partial_cmp(b).unwrap());
 
     println!("| measure | value | goal |");
     println!("|---|---:|---:|");
-    println!("| rows of history (3 environments × {} metrics) | {rows} | |", ALL.len());
-    println!("| store size after checkpoint | {:.1} MiB | ≤ 200 MB |", bytes as f64 / 1_048_576.0);
-    println!("| 30-day chart, 3 series ({points} points), median of 21 | {:.1} ms (min {:.1}, max {:.1}) | ≤ 100 ms |", times[10], times[0], times[20]);
-    println!("| 30-day history read of one series, median of 21 | {:.1} ms | |", one[10]);
+    println!(
+        "| rows of history (3 environments × {} metrics) | {rows} | |",
+        ALL.len()
+    );
+    println!(
+        "| store size after checkpoint | {:.1} MiB | ≤ 200 MB |",
+        bytes as f64 / 1_048_576.0
+    );
+    println!(
+        "| 30-day chart, 3 series ({points} points), median of 21 | {:.1} ms (min {:.1}, max {:.1}) | ≤ 100 ms |",
+        times[10], times[0], times[20]
+    );
+    println!(
+        "| 30-day history read of one series, median of 21 | {:.1} ms | |",
+        one[10]
+    );
     println!("| time to generate the data | {fill_s:.1} s | |");
 }
 
