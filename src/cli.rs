@@ -375,6 +375,15 @@ pub struct ServeArgs {
     /// Seconds between health checks of each environment.
     #[arg(long, default_value_t = 5)]
     pub health_interval: u64,
+    /// Keep raw metric samples this long (e.g. 24h).
+    #[arg(long, default_value = "24h")]
+    pub keep_raw: String,
+    /// Keep 1-minute roll-ups this long.
+    #[arg(long, default_value = "7d")]
+    pub keep_1m: String,
+    /// Keep 10-minute roll-ups this long.
+    #[arg(long, default_value = "90d")]
+    pub keep_10m: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -740,6 +749,12 @@ async fn serve(args: ServeArgs, data_dir: PathBuf) -> Result<i32, ApiError> {
     let mut opts = ApiOptions::new(&data_dir, "web");
     opts.demo = args.demo;
     opts.health_interval = std::time::Duration::from_secs(args.health_interval.max(1));
+    let minutes = |s: &str| crate::metrics::parse_since(s).map(|m| std::time::Duration::from_secs(u64::from(m) * 60));
+    opts.retention = crate::metrics::Retention {
+        raw: minutes(&args.keep_raw)?,
+        one_minute: minutes(&args.keep_1m)?,
+        ten_minutes: minutes(&args.keep_10m)?,
+    };
     let api = Api::open(opts).await?;
     let server = crate::serve::start(api.clone(), SocketAddr::new(args.bind, args.port))
         .await
