@@ -39,6 +39,12 @@ pub struct SqliteTable {
     #[ts(type = "number")]
     pub rows: i64,
     pub indexes: Vec<String>,
+    /// Bytes of the table's own pages (from the dbstat table, when SQLite has it).
+    #[ts(type = "number | null")]
+    pub table_bytes: Option<i64>,
+    /// Bytes of all its indexes' pages.
+    #[ts(type = "number | null")]
+    pub index_bytes: Option<i64>,
 }
 
 fn fail(e: sqlx::Error) -> ApiError {
@@ -74,6 +80,15 @@ pub async fn snapshot(conn: &mut SqliteConnection) -> Result<SqliteSnapshot, Api
     .fetch_all(&mut *conn)
     .await
     .map_err(fail)?;
+    // Page sizes per table and index; dbstat is compiled into the bundled SQLite, but a
+    // system SQLite may lack it, so its absence only leaves the sizes empty.
+    queries += 1;
+    let sizes: std::collections::HashMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")
+            .fetch_all(&mut *conn)
+            .await
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default();
     let mut tables = Vec::new();
     for row in names {
         let name: String = row.get(0);
@@ -84,11 +99,23 @@ pub async fn snapshot(conn: &mut SqliteConnection) -> Result<SqliteSnapshot, Api
             .fetch_one(&mut *conn)
             .await
             .map_err(fail)?;
-        let indexes = row
+        let indexes: Vec<String> = row
             .get::<Option<String>, _>(1)
             .map(|s| s.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
-        tables.push(SqliteTable { name, rows, indexes });
+        let (table_bytes, index_bytes) = if sizes.is_empty() {
+            (None, None)
+        } else {
+            let idx: i64 = indexes.iter().filter_map(|i: &String| sizes.get(i)).sum();
+            (sizes.get(&name).copied(), Some(idx))
+        };
+        tables.push(SqliteTable {
+            name,
+            rows,
+            indexes,
+            table_bytes,
+            index_bytes,
+        });
     }
     Ok(SqliteSnapshot {
         ts_ms,

@@ -264,7 +264,15 @@ cache_size: number, journal_mode: string,
  */
 integrity: string, tables: Array<SqliteTable>, };
 
-export type SqliteTable = { name: string, rows: number, indexes: Array<string>, };
+export type SqliteTable = { name: string, rows: number, indexes: Array<string>, 
+/**
+ * Bytes of the table's own pages (from the dbstat table, when SQLite has it).
+ */
+table_bytes: number | null, 
+/**
+ * Bytes of all its indexes' pages.
+ */
+index_bytes: number | null, };
 
 export type PoolMetrics = { env: string, role: string, target: string, max: number, min_idle: number, size: number, idle: number, in_use: number, waiting: number, utilisation_pct: number, acquired: number, timeouts: number, errors: number, acquire_p50_ms: number | null, acquire_p95_ms: number | null, acquire_p99_ms: number | null, breaker: BreakerState, consecutive_failures: number, 
 /**
