@@ -268,8 +268,11 @@ pub struct PoolMetrics {
     pub utilisation_pct: f64,
     #[ts(type = "number")]
     pub acquired: u64,
+    /// Acquires that timed out with every connection busy or the server not answering.
     #[ts(type = "number")]
     pub timeouts: u64,
+    /// Acquires that failed for another reason (refused, authentication, …) and failures on
+    /// connections in use.
     #[ts(type = "number")]
     pub errors: u64,
     pub acquire_p50_ms: Option<f64>,
@@ -327,9 +330,10 @@ impl EndpointPool {
             DbPool::Sqlite(p) => p.acquire().await.map(Conn::Sqlite),
         };
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        self.waits.lock().expect("waits lock").record(started.elapsed());
         match result {
             Ok(c) => {
+                // Only successful acquires: a failed one measures the timeout, not the pool.
+                self.waits.lock().expect("waits lock").record(started.elapsed());
                 self.acquired.fetch_add(1, Ordering::Relaxed);
                 self.breaker.lock().expect("breaker lock").success();
                 Ok(c)
@@ -337,8 +341,15 @@ impl EndpointPool {
             Err(e) => {
                 let err = match e {
                     sqlx::Error::PoolTimedOut => {
-                        self.timeouts.fetch_add(1, Ordering::Relaxed);
-                        self.diagnose_timeout(&target).await
+                        // A refused or failing connection also ends as a pool timeout (sqlx
+                        // retries until the deadline): count it by its real cause.
+                        let err = self.diagnose_timeout(&target).await;
+                        if err.code == ErrorCode::Timeout {
+                            self.timeouts.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            self.errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        err
                     }
                     other => {
                         self.errors.fetch_add(1, Ordering::Relaxed);

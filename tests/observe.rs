@@ -558,7 +558,10 @@ async fn collectors_fill_metric_history_that_charts_and_exports() {
     assert!(out.status.success(), "{}", stderr(&out));
     let svg = std::fs::read_to_string(&file).unwrap();
     assert!(svg.contains("<title>metered · "), "hover titles per point");
-    assert!(svg.contains("target 99.0 %"), "the 99 % target is drawn and named");
+    assert!(
+        svg.contains("target 70.0 %"),
+        "the environment's buffer-cache target (70 % by default) is drawn and named"
+    );
     let out = d.run(&[
         "chart",
         "--metric",

@@ -1103,7 +1103,11 @@ impl Api {
             Some(n) => vec![self.inner.store.get_env(n).await?],
             None => self.inner.store.list_envs().await?,
         };
-        let info = metric.info();
+        let mut info = metric.info();
+        if metric == Metric::CacheHitPct {
+            // Each environment has its own buffer-cache target; draw the strictest shown.
+            info.target = envs.iter().map(|e| e.cache.buffer_cache_pct).reduce(f64::max);
+        }
         let mut series = Vec::new();
         let mut as_of_ms = None;
         for e in &envs {
@@ -1191,6 +1195,9 @@ impl Api {
             // Ping each endpoint so every pool exists and its figures are current; a failure
             // shows in the figures (errors, breaker), not as an error of this call.
             futures_util::future::join_all(roles.iter().map(|r| self.pooled_ping(&env, r, false))).await;
+            // sqlx returns a released connection to its pool from a background task; give it
+            // a moment so the figures do not count the pings' own connections as in use.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(self.inner.pools.metrics(name))
     }

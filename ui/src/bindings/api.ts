@@ -274,7 +274,16 @@ table_bytes: number | null,
  */
 index_bytes: number | null, };
 
-export type PoolMetrics = { env: string, role: string, target: string, max: number, min_idle: number, size: number, idle: number, in_use: number, waiting: number, utilisation_pct: number, acquired: number, timeouts: number, errors: number, acquire_p50_ms: number | null, acquire_p95_ms: number | null, acquire_p99_ms: number | null, breaker: BreakerState, consecutive_failures: number, 
+export type PoolMetrics = { env: string, role: string, target: string, max: number, min_idle: number, size: number, idle: number, in_use: number, waiting: number, utilisation_pct: number, acquired: number, 
+/**
+ * Acquires that timed out with every connection busy or the server not answering.
+ */
+timeouts: number, 
+/**
+ * Acquires that failed for another reason (refused, authentication, …) and failures on
+ * connections in use.
+ */
+errors: number, acquire_p50_ms: number | null, acquire_p95_ms: number | null, acquire_p99_ms: number | null, breaker: BreakerState, consecutive_failures: number, 
 /**
  * When the breaker will let the next probe through (Unix ms), while open.
  */

@@ -117,3 +117,54 @@ export function toCsv(header: string[], rows: (string | number | null | undefine
   };
   return [header, ...rows].map((r) => r.map(q).join(',')).join('\n') + '\n';
 }
+
+/** Bytes in binary units: 512 B, 4 KiB, 7.35 MiB, 118 GiB. */
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return `${v} B`;
+  const digits = v < 10 ? 2 : v < 100 ? 1 : 0;
+  // Whole numbers (page sizes: 4 KiB, 8 KiB) without ".00".
+  return `${Number.isInteger(v) ? v : v.toFixed(digits)} ${units[i]}`;
+}
+
+/** A percentage with one decimal: 99.9 %; "—" when there is nothing to divide. */
+export function pct(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} %`;
+}
+
+/** A count with the reader's digit grouping: 8,000. */
+export function num(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString();
+}
+
+/** Large counts short: 950, 12.4 thousand, 1.2 million, 2.1 billion. */
+export function compact(v: number): string {
+  if (Math.abs(v) < 10_000) return num(v);
+  const [d, word] = Math.abs(v) >= 1e9 ? [1e9, 'billion'] : Math.abs(v) >= 1e6 ? [1e6, 'million'] : [1e3, 'thousand'];
+  return `${(v / d).toFixed(1).replace(/\.0$/, '')} ${word}`;
+}
+
+/** A judgement from the backend (ok / warn / critical / unknown) as a StatusDot tone and word. */
+export type Judgement = 'ok' | 'warn' | 'critical' | 'unknown';
+export const JUDGEMENT: Record<Judgement, { tone: 'ok' | 'warn' | 'crit' | 'unknown'; word: string }> = {
+  ok: { tone: 'ok', word: 'ok' },
+  warn: { tone: 'warn', word: 'warn' },
+  critical: { tone: 'crit', word: 'critical' },
+  unknown: { tone: 'unknown', word: 'no data' },
+};
+
+/** Lower-case words a filter box was given; a row matches when its text holds every one. */
+export function matchesWords(hay: string, words: string[]): boolean {
+  const h = hay.toLowerCase();
+  return words.every((w) => h.includes(w));
+}
+export function filterWords(text: string): string[] {
+  return text.toLowerCase().split(/\s+/).filter(Boolean);
+}

@@ -5,11 +5,12 @@
 import type { AppInfo, EnvSummary, HealthSample } from '../bindings/api';
 import { Api, ApiCallError, pickBackend, toApiCallError, type Event, type LinkState } from './backend';
 
-export type Route = 'overview' | 'environments' | 'audit';
+export type Route = 'overview' | 'dashboard' | 'environments' | 'audit';
 export const ROUTES: { id: Route; label: string; key: string }[] = [
   { id: 'overview', label: 'Overview', key: '1' },
-  { id: 'environments', label: 'Environments', key: '2' },
-  { id: 'audit', label: 'Audit', key: '3' },
+  { id: 'dashboard', label: 'Dashboard', key: '2' },
+  { id: 'environments', label: 'Environments', key: '3' },
+  { id: 'audit', label: 'Audit', key: '4' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -168,6 +169,12 @@ class AppState {
       return p;
     }
     return null;
+  }
+
+  /** Make `name` current and show its dashboard. */
+  openDashboard(name: string) {
+    this.select(name);
+    this.go('dashboard');
   }
 
   go(route: Route) {

@@ -11,7 +11,9 @@ import type {
   Environment,
   HealthSample,
   ImportReport,
+  PoolMetrics,
   SecretStatus,
+  Snapshot,
   TestReport,
   VerifyReport,
 } from '../../bindings/api';
@@ -86,6 +88,20 @@ export class Api {
     if (opts.name) req.name = opts.name;
     if (opts.width) req.width = Math.round(opts.width);
     return this.expect(req, 'chart');
+  }
+  /** One poll of the environment's primary: sessions, locks, top statements, sizes, cache. */
+  snapshot(name: string): Promise<Snapshot> {
+    return this.expect({ op: 'snapshot', name }, 'snapshot');
+  }
+  /** dbdeck's own pools for `name` (each endpoint pinged first), with their circuit breakers. */
+  pools(name: string): Promise<PoolMetrics[]> {
+    return this.expect({ op: 'pools', name }, 'pools');
+  }
+  /** Cancel a backend's query, or terminate it; on prod `confirm` is the environment's name. */
+  sessionSignal(name: string, pid: number, terminate: boolean, confirm?: string): Promise<{ pid: number; terminate: boolean; found: boolean }> {
+    const req: Request = { op: 'session_signal', name, pid, terminate };
+    if (confirm !== undefined) req.confirm = confirm;
+    return this.expect(req, 'signalled');
   }
   auditList(opts: { env?: string; limit?: number; beforeId?: number } = {}): Promise<AuditRecord[]> {
     const req: Request = { op: 'audit_list' };
