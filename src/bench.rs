@@ -274,10 +274,7 @@ async fn run_on(
         target: None,
         percent: false,
     };
-    let chart_svg = tokio::task::spawn_blocking(move || chart.to_svg())
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("while drawing the bench chart: {e}")))?;
+    let chart_svg = crate::chart::render(chart, "benchmark").await?;
     Ok(BenchReport {
         env: env.name.clone(),
         mode,

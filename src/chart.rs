@@ -273,6 +273,15 @@ impl TimeChart {
     }
 }
 
+/// Draw a chart off the async threads (plotters is CPU work); `what` names it in errors.
+pub async fn render(chart: TimeChart, what: &str) -> Result<String, crate::error::ApiError> {
+    use crate::error::{ApiError, ErrorCode};
+    tokio::task::spawn_blocking(move || chart.to_svg())
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("while drawing the {what} chart: {e}")))
+}
+
 /// Give the n-th `<circle …/>` the n-th title, so hovering a point shows its value.
 fn attach_titles(svg: &str, titles: &[String]) -> String {
     let mut out = String::with_capacity(svg.len() + titles.iter().map(|t| t.len() + 20).sum::<usize>());

@@ -257,22 +257,24 @@ pub async fn roll_up(store: &Store, retention: Retention, now: i64) -> Result<()
         .await?;
         set_watermark(store, "rollup_10m_until", until_10m).await?;
     }
-    sqlx::query("DELETE FROM metric_samples WHERE ts_ms < ?")
-        .bind(now - retention.raw.as_millis() as i64)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM app_sessions WHERE ts_ms < ?")
-        .bind(now - retention.raw.as_millis() as i64)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM metric_rollups WHERE step_ms = 60000 AND ts_ms < ?")
-        .bind(now - retention.one_minute.as_millis() as i64)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM metric_rollups WHERE step_ms = 600000 AND ts_ms < ?")
-        .bind(now - retention.ten_minutes.as_millis() as i64)
-        .execute(pool)
-        .await?;
+    let expired = [
+        ("DELETE FROM metric_samples WHERE ts_ms < ?", retention.raw),
+        ("DELETE FROM app_sessions WHERE ts_ms < ?", retention.raw),
+        (
+            "DELETE FROM metric_rollups WHERE step_ms = 60000 AND ts_ms < ?",
+            retention.one_minute,
+        ),
+        (
+            "DELETE FROM metric_rollups WHERE step_ms = 600000 AND ts_ms < ?",
+            retention.ten_minutes,
+        ),
+    ];
+    for (sql, keep) in expired {
+        sqlx::query(sql)
+            .bind(now - keep.as_millis() as i64)
+            .execute(pool)
+            .await?;
+    }
     Ok(())
 }
 

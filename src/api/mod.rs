@@ -383,10 +383,7 @@ impl Api {
                 width,
                 height,
             } => {
-                let size = (
-                    width.unwrap_or(860).clamp(320, 4000),
-                    height.unwrap_or(260).clamp(160, 2000),
-                );
+                let size = chart_size(width, height);
                 Ok(Response::Chart(
                     self.latency_chart(name.as_deref(), minutes, size).await?,
                 ))
@@ -523,10 +520,7 @@ impl Api {
                 width,
                 height,
             } => {
-                let size = (
-                    width.unwrap_or(860).clamp(320, 4000),
-                    height.unwrap_or(260).clamp(160, 2000),
-                );
+                let size = chart_size(width, height);
                 Ok(Response::Chart(
                     self.metric_chart(name.as_deref(), metric, minutes, size).await?,
                 ))
@@ -859,10 +853,7 @@ impl Api {
             target: None,
             percent: false,
         };
-        let svg = tokio::task::spawn_blocking(move || chart.to_svg())
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("while drawing the latency chart: {e}")))?;
+        let svg = crate::chart::render(chart, "latency").await?;
         let title = match name {
             Some(n) => format!("Round-trip latency of {n}, last {}", humanise_minutes(minutes)),
             None => format!("Round-trip latency, last {}", humanise_minutes(minutes)),
@@ -1140,15 +1131,7 @@ impl Api {
             target: info.target,
             percent: info.unit == "%",
         };
-        let svg = tokio::task::spawn_blocking(move || chart.to_svg())
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    format!("while drawing the {} chart: {e}", info.label),
-                )
-            })?;
+        let svg = crate::chart::render(chart, &info.label).await?;
         let title = match name {
             Some(n) => format!("{} of {n}, last {}", info.label, humanise_minutes(minutes)),
             None => format!("{}, last {}", info.label, humanise_minutes(minutes)),
@@ -1276,6 +1259,14 @@ impl Api {
             }
         })
     }
+}
+
+/// The pixel size to draw a chart at: what the page asked for, within sane bounds.
+fn chart_size(width: Option<u32>, height: Option<u32>) -> (u32, u32) {
+    (
+        width.unwrap_or(860).clamp(320, 4000),
+        height.unwrap_or(260).clamp(160, 2000),
+    )
 }
 
 /// Rates over the interval between two readings of cumulative counters. A counter that went
