@@ -116,12 +116,28 @@ fn time_label(ms: i64, span_ms: i64) -> String {
     }
 }
 
+/// An axis label: the value with its unit while that stays short, else the bare value (the
+/// chart's title names the unit). The label column is narrow and pages may enlarge its text.
+pub fn axis_value(v: f64, unit: &str) -> String {
+    let full = fmt_value(v, unit);
+    if full.chars().count() <= 8 {
+        full
+    } else {
+        full.trim_end_matches(unit).trim_end().to_owned()
+    }
+}
+
 /// Format a value with its unit, for hover titles.
 pub fn fmt_value(v: f64, unit: &str) -> String {
     if unit == "ms" && v >= 1000.0 {
         format!("{:.2} s", v / 1000.0)
     } else if unit == "%" {
         format!("{v:.1} %")
+    } else if v >= 1_000_000.0 {
+        format!("{:.1}M {unit}", v / 1_000_000.0)
+    } else if v >= 10_000.0 {
+        // Axis labels have a fixed width: keep big numbers short.
+        format!("{:.0}k {unit}", v / 1000.0)
     } else if v >= 100.0 {
         format!("{v:.0} {unit}")
     } else {
@@ -153,7 +169,7 @@ impl TimeChart {
             let mut chart = ChartBuilder::on(&root)
                 .margin(12)
                 .x_label_area_size(28)
-                .y_label_area_size(56)
+                .y_label_area_size(64)
                 .build_cartesian_2d(
                     (self.from_ms..self.to_ms).with_key_points(time_ticks(self.from_ms, self.to_ms, 7)),
                     0.0..y_top,
@@ -170,7 +186,7 @@ impl TimeChart {
                 .x_max_light_lines(1)
                 .y_max_light_lines(1)
                 .x_label_formatter(&|ms| time_label(*ms, span))
-                .y_label_formatter(&|v| fmt_value(*v, &self.unit))
+                .y_label_formatter(&|v| axis_value(*v, &self.unit))
                 .label_style(label_style.clone())
                 .draw()
                 .map_err(|e| e.to_string())?;
@@ -357,6 +373,15 @@ mod tests {
             svg.contains("#0D9488") || svg.contains("#0d9488"),
             "series keep their environment's colour"
         );
+    }
+
+    #[test]
+    fn big_values_stay_short_on_the_axis() {
+        assert_eq!(fmt_value(40_000.0, "ops/s"), "40k ops/s");
+        assert_eq!(fmt_value(2_500_000.0, "ops/s"), "2.5M ops/s");
+        assert_eq!(fmt_value(340.0, "tx/s"), "340 tx/s");
+        assert_eq!(axis_value(40_000.0, "ops/s"), "40k", "long labels drop the unit");
+        assert_eq!(axis_value(2.5, "ms"), "2.50 ms");
     }
 
     #[test]

@@ -5,13 +5,22 @@
 import type {
   AppInfo,
   AuditRecord,
+  BenchMode,
+  BenchReport,
   Chart,
   EnvInput,
   EnvSummary,
   Environment,
   HealthSample,
+  History,
   ImportReport,
+  Metric,
+  MetricInfo,
+  PgBouncerCommand,
+  PgBouncerStatus,
+  PoolAdvice,
   PoolMetrics,
+  RedisStats,
   SecretStatus,
   Snapshot,
   TestReport,
@@ -102,6 +111,51 @@ export class Api {
     const req: Request = { op: 'session_signal', name, pid, terminate };
     if (confirm !== undefined) req.confirm = confirm;
     return this.expect(req, 'signalled');
+  }
+  /** The metrics dbdeck keeps history of (label, unit, target). */
+  metricList(): Promise<MetricInfo[]> {
+    return this.expect({ op: 'metric_list' }, 'metrics');
+  }
+  /** Points of one metric over the last `minutes`, from raw samples or 1-/10-minute rollups. */
+  history(name: string, metric: Metric, minutes: number, points?: number): Promise<History> {
+    const req: Request = { op: 'history', name, metric, minutes };
+    if (points) req.points = points;
+    return this.expect(req, 'history');
+  }
+  /** One metric drawn by plotters at `width` pixels (the panel's), its target as a dashed line. */
+  chartMetric(name: string, metric: Metric, minutes: number, opts: { width?: number; height?: number } = {}): Promise<Chart> {
+    const req: Request = { op: 'chart_metric', name, metric, minutes };
+    if (opts.width) req.width = Math.round(opts.width);
+    if (opts.height) req.height = Math.round(opts.height);
+    return this.expect(req, 'chart');
+  }
+  redisStats(name: string): Promise<RedisStats> {
+    return this.expect({ op: 'redis_stats', name }, 'redis');
+  }
+  pgbouncer(name: string): Promise<PgBouncerStatus> {
+    return this.expect({ op: 'pgbouncer', name }, 'pgbouncer');
+  }
+  /** PAUSE / RESUME / RELOAD / RECONNECT on the admin console; on prod `confirm` is the name. */
+  async pgbouncerCommand(name: string, command: PgBouncerCommand, opts: { database?: string; confirm?: string } = {}): Promise<void> {
+    const req: Request = { op: 'pgbouncer_command', name, command };
+    if (opts.database) req.database = opts.database;
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    await this.expect(req, 'done');
+  }
+  /** A load test on a scratch table (created and dropped); progress comes as `bench_progress` events. */
+  bench(name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string): Promise<BenchReport> {
+    const req: Request = { op: 'bench', name, mode, clients, seconds };
+    if (confirm !== undefined) req.confirm = confirm;
+    return this.expect(req, 'bench');
+  }
+  poolAdvice(name: string, instances: number, hours?: number): Promise<PoolAdvice> {
+    const req: Request = { op: 'pool_advice', name, instances };
+    if (hours) req.hours = hours;
+    return this.expect(req, 'pool_advice');
+  }
+  /** The environment's pool profile as settings for an application's driver. */
+  async poolSettings(name: string, format: 'sqlalchemy' | 'hikaricp' | 'pgx' | 'sqlx'): Promise<string> {
+    return (await this.expect({ op: 'pool_settings', name, format }, 'text')).text;
   }
   auditList(opts: { env?: string; limit?: number; beforeId?: number } = {}): Promise<AuditRecord[]> {
     const req: Request = { op: 'audit_list' };
