@@ -820,6 +820,13 @@ impl Api {
         (width, height): (u32, u32),
     ) -> Result<Chart, ApiError> {
         let minutes = minutes.clamp(1, 60 * 24 * 90);
+        // Raw health samples are kept for a day; longer ranges come from the latency metric's
+        // roll-ups (averages per minute or ten minutes, without the unreachable gaps).
+        if i64::from(minutes) * 60_000 > HEALTH_RETENTION.as_millis() as i64 {
+            return self
+                .metric_chart(name, Metric::LatencyMs, minutes, (width, height))
+                .await;
+        }
         let to_ms = now_ms();
         let from_ms = to_ms - i64::from(minutes) * 60_000;
         let envs = match name {
