@@ -148,6 +148,9 @@ pub struct Point {
     pub avg: f64,
     pub min: f64,
     pub max: f64,
+    /// Samples behind the point.
+    #[ts(type = "number")]
+    pub n: i64,
 }
 
 pub async fn record(store: &Store, env: &str, ts_ms: i64, values: &[(Metric, f64)]) -> Result<(), ApiError> {
@@ -316,48 +319,83 @@ pub async fn history(
         ("10m", TEN_MINUTES)
     };
     let bucket = (span / max_points.max(1)).max(step);
-    let rows = if source == "raw" {
-        sqlx::query(
-            "SELECT (ts_ms / ?1) * ?1, avg(value), min(value), max(value) FROM metric_samples
-             WHERE env = ?2 AND metric = ?3 AND ts_ms >= ?4 AND ts_ms <= ?5
-             GROUP BY ts_ms / ?1 ORDER BY 1",
-        )
-        .bind(bucket)
-        .bind(env)
-        .bind(metric.id())
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(store.pool())
-        .await?
-    } else {
-        sqlx::query(
-            "SELECT (ts_ms / ?1) * ?1, sum(avg * n) / sum(n), min(min), max(max) FROM metric_rollups
-             WHERE env = ?2 AND metric = ?3 AND step_ms = ?6 AND ts_ms >= ?4 AND ts_ms <= ?5
-             GROUP BY ts_ms / ?1 ORDER BY 1",
-        )
-        .bind(bucket)
-        .bind(env)
-        .bind(metric.id())
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(step)
-        .fetch_all(store.pool())
-        .await?
+    // The chosen source covers the range up to its roll-up watermark; what came after is read
+    // from the finer sources, so the newest minutes are never missing from a long chart.
+    let wm1 = watermark(store, "rollup_1m_until").await?.unwrap_or(i64::MIN);
+    let wm10 = watermark(store, "rollup_10m_until").await?.unwrap_or(i64::MIN);
+    let segments: Vec<(i64, i64, i64)> = match source {
+        "raw" => vec![(0, from_ms, to_ms)],
+        "1m" => vec![
+            (MINUTE, from_ms, to_ms.min(wm1.saturating_sub(1))),
+            (0, from_ms.max(wm1), to_ms),
+        ],
+        _ => vec![
+            (TEN_MINUTES, from_ms, to_ms.min(wm10.saturating_sub(1))),
+            (MINUTE, from_ms.max(wm10), to_ms.min(wm1.saturating_sub(1))),
+            (0, from_ms.max(wm1).max(wm10), to_ms),
+        ],
     };
+    let mut points: Vec<Point> = Vec::new();
+    for (step_ms, from, to) in segments {
+        if from > to {
+            continue;
+        }
+        let rows = if step_ms == 0 {
+            sqlx::query(
+                "SELECT (ts_ms / ?1) * ?1, avg(value), min(value), max(value), count(*) FROM metric_samples
+                 WHERE env = ?2 AND metric = ?3 AND ts_ms >= ?4 AND ts_ms <= ?5
+                 GROUP BY ts_ms / ?1 ORDER BY 1",
+            )
+            .bind(bucket)
+            .bind(env)
+            .bind(metric.id())
+            .bind(from)
+            .bind(to)
+            .fetch_all(store.pool())
+            .await?
+        } else {
+            sqlx::query(
+                "SELECT (ts_ms / ?1) * ?1, sum(avg * n) / sum(n), min(min), max(max), sum(n) FROM metric_rollups
+                 WHERE env = ?2 AND metric = ?3 AND step_ms = ?6 AND ts_ms >= ?4 AND ts_ms <= ?5
+                 GROUP BY ts_ms / ?1 ORDER BY 1",
+            )
+            .bind(bucket)
+            .bind(env)
+            .bind(metric.id())
+            .bind(from)
+            .bind(to)
+            .bind(step_ms)
+            .fetch_all(store.pool())
+            .await?
+        };
+        for r in &rows {
+            let n: i64 = r.get(4);
+            let p = Point {
+                ts_ms: r.get(0),
+                avg: r.get(1),
+                min: r.get(2),
+                max: r.get(3),
+                n,
+            };
+            // A bucket split across two sources is merged, weighted by samples.
+            match points.last_mut() {
+                Some(last) if last.ts_ms == p.ts_ms => {
+                    let m = last.n + n;
+                    last.avg = (last.avg * last.n as f64 + p.avg * n as f64) / m.max(1) as f64;
+                    last.min = last.min.min(p.min);
+                    last.max = last.max.max(p.max);
+                    last.n = m;
+                }
+                _ => points.push(p),
+            }
+        }
+    }
     Ok(History {
         env: env.to_owned(),
         info: metric.info(),
         source: source.to_owned(),
         bucket_ms: if source == "raw" && bucket == 1 { 0 } else { bucket },
-        points: rows
-            .iter()
-            .map(|r| Point {
-                ts_ms: r.get(0),
-                avg: r.get(1),
-                min: r.get(2),
-                max: r.get(3),
-            })
-            .collect(),
+        points,
     })
 }
 

@@ -213,7 +213,11 @@ async fn demo_is_live_with_health_chart_and_events() {
     assert!(c["data"]["as_of_ms"].is_number());
     // Beyond a day of raw samples the chart is drawn from the latency metric's history.
     let (_, c) = s.call(json!({"op": "chart_latency", "minutes": 30 * 1440})).await;
-    assert!(c["data"]["svg"].as_str().unwrap().contains("<title>demo · "), "{}", c["data"]["title"]);
+    assert!(
+        c["data"]["svg"].as_str().unwrap().contains("<title>demo · "),
+        "{}",
+        c["data"]["title"]
+    );
 
     let (_, info) = s.call(json!({"op": "app_info"})).await;
     assert_eq!(info["data"]["demo"], true);

@@ -315,7 +315,11 @@ source: string,
  */
 bucket_ms: number, points: Array<Point>, };
 
-export type Point = { ts_ms: number, avg: number, min: number, max: number, };
+export type Point = { ts_ms: number, avg: number, min: number, max: number, 
+/**
+ * Samples behind the point.
+ */
+n: number, };
 
 export type RedisStats = { ts_ms: number, took_ms: number, target: string, version: string, uptime_s: number, connected_clients: number, 
 /**
