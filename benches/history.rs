@@ -31,6 +31,7 @@ async fn main() {
             patroni: None,
             pool: None,
             cache: None,
+            routing: None,
         };
         api.call(Request::EnvAdd { env, password: None }).await.unwrap();
     }

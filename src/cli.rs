@@ -259,6 +259,31 @@ pub struct AddArgs {
     pub password_stdin: bool,
     #[command(flatten)]
     pub pool: PoolArgs,
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
+
+/// Read routing of dbdeck's monitoring reads.
+#[derive(Debug, Args, Default)]
+pub struct RoutingArgs {
+    /// Let replica-safe monitoring reads (sizes) go to a healthy replica.
+    #[arg(long, value_name = "BOOL")]
+    pub replica_reads: Option<bool>,
+    /// The most replay lag (seconds) a replica may have to be read from.
+    #[arg(long, value_name = "S")]
+    pub max_replica_lag: Option<f64>,
+}
+
+impl RoutingArgs {
+    fn apply(&self, current: Option<crate::env::ReadRouting>) -> Option<crate::env::ReadRouting> {
+        if self.replica_reads.is_none() && self.max_replica_lag.is_none() {
+            return current;
+        }
+        let mut r = current.unwrap_or_default();
+        r.replica_reads = self.replica_reads.unwrap_or(r.replica_reads);
+        r.max_lag_s = self.max_replica_lag.unwrap_or(r.max_lag_s);
+        Some(r)
+    }
 }
 
 /// The pool profile's knobs; any not given keep their value (or the kind's default).
@@ -338,6 +363,8 @@ pub struct UpdateArgs {
     pub patroni: Option<String>,
     #[command(flatten)]
     pub pool: PoolArgs,
+    #[command(flatten)]
+    pub routing: RoutingArgs,
     /// Required for prod: the environment's name.
     #[arg(long)]
     pub confirm: Option<String>,
@@ -465,6 +492,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                         patroni: a.patroni,
                         pool,
                         cache: None,
+                        routing: a.routing.apply(None),
                     },
                     password,
                 }
@@ -500,6 +528,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                 if let Some(pool) = input.pool.as_mut() {
                     *pool = u.pool.apply(*pool);
                 }
+                input.routing = u.routing.apply(input.routing.take());
                 Request::EnvUpdate {
                     name: u.name,
                     env: input,

@@ -36,6 +36,7 @@ pub fn demo_input(data_dir: &Path) -> EnvInput {
         patroni: None,
         pool: Some(PoolProfile::for_kind("dev")),
         cache: None,
+        routing: None,
     }
 }
 

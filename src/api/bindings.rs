@@ -64,6 +64,7 @@ pub fn typescript() -> String {
         crate::observe::redis::RedisStats::decl(&cfg),
         crate::observe::redis::RedisDb::decl(&cfg),
         crate::env::CacheTargets::decl(&cfg),
+        crate::env::ReadRouting::decl(&cfg),
         crate::observe::pgbouncer::PgBouncerStatus::decl(&cfg),
         crate::observe::pgbouncer::AdminTable::decl(&cfg),
         crate::observe::pgbouncer::PgBouncerCommand::decl(&cfg),

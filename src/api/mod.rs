@@ -1087,6 +1087,70 @@ impl Api {
         ))
     }
 
+    /// Where replica-safe monitoring reads (sizes) go: a replica whose breaker is closed and
+    /// whose replay lag is within the environment's threshold (least lag wins), when read
+    /// routing is on; otherwise the primary (`None`). The text says which, and why.
+    async fn pick_reader(&self, env: &Environment) -> (Option<sqlx::pool::PoolConnection<sqlx::Postgres>>, String) {
+        if !env.routing.replica_reads {
+            return (None, "primary (replica reads are off)".into());
+        }
+        if env.replicas.is_empty() {
+            return (None, "primary (no replicas)".into());
+        }
+        let mut why = Vec::new();
+        let mut best: Option<(f64, String, sqlx::pool::PoolConnection<sqlx::Postgres>)> = None;
+        for r in &env.replicas {
+            let role = Role::Replica(r.name.clone());
+            let pool = match self.inner.pools.get(env, &role, &self.inner.keychain).await {
+                Ok(p) => p,
+                Err(e) => {
+                    why.push(format!("{}: {}", r.name, e.message));
+                    continue;
+                }
+            };
+            if pool.metrics().breaker == crate::pool::BreakerState::Open {
+                why.push(format!("{}: its circuit breaker is open", r.name));
+                continue;
+            }
+            let mut conn = match pool.acquire().await {
+                Ok(Conn::Postgres(c)) => c,
+                Ok(Conn::Sqlite(_)) => continue,
+                Err(e) => {
+                    why.push(format!("{}: {}", r.name, e.message));
+                    continue;
+                }
+            };
+            let lag: Result<Option<f64>, sqlx::Error> = sqlx::query_scalar(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
+                             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
+            )
+            .fetch_one(&mut *conn)
+            .await;
+            match lag {
+                Ok(Some(l)) if l <= env.routing.max_lag_s => {
+                    if best.as_ref().is_none_or(|b| l < b.0) {
+                        best = Some((l, r.name.clone(), conn));
+                    }
+                }
+                Ok(Some(l)) => why.push(format!(
+                    "{}: {l:.1} s behind (limit {} s)",
+                    r.name, env.routing.max_lag_s
+                )),
+                Ok(None) => why.push(format!("{}: not replaying (not a standby, or lag unknown)", r.name)),
+                Err(e) => {
+                    let e = probe::classify_pg(e, &r.name);
+                    pool.report_failure(&e.message);
+                    why.push(format!("{}: {}", r.name, e.message));
+                }
+            }
+        }
+        match best {
+            Some((lag, name, conn)) => (Some(conn), format!("replica:{name} ({lag:.1} s behind)")),
+            None => (None, format!("primary (no replica qualified: {})", why.join("; "))),
+        }
+    }
+
     async fn metric_chart(
         &self,
         name: Option<&str>,
@@ -1157,9 +1221,18 @@ impl Api {
         let pool = self.inner.pools.get(env, &Role::Primary, &self.inner.keychain).await?;
         let target = env::redact_url(&env.primary.url);
         let result = match pool.acquire().await? {
-            Conn::Postgres(mut c) => observe::postgres::snapshot(&mut c, &target, env.cache.buffer_cache_pct)
+            Conn::Postgres(mut c) => {
+                let (mut reader, sizes_from) = self.pick_reader(env).await;
+                observe::postgres::snapshot(
+                    &mut c,
+                    reader.as_deref_mut(),
+                    sizes_from,
+                    &target,
+                    env.cache.buffer_cache_pct,
+                )
                 .await
-                .map(Snapshot::Postgres),
+                .map(Snapshot::Postgres)
+            }
             Conn::Sqlite(mut c) => observe::sqlite::snapshot(&mut c).await.map(Snapshot::Sqlite),
         };
         if let Err(e) = &result

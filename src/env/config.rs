@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CacheTargets, EnvInput, Environment, Field, PoolProfile, ReplicaInput, Role};
+use super::{CacheTargets, EnvInput, Environment, Field, PoolProfile, ReadRouting, ReplicaInput, Role};
 use crate::api::ImportProblem;
 
 /// One `[env.NAME]` table.
@@ -35,6 +35,8 @@ struct EnvToml {
     pool: Option<toml::Spanned<PoolProfile>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cache: Option<toml::Spanned<CacheTargets>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    routing: Option<toml::Spanned<ReadRouting>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ pub fn export(envs: &[Environment]) -> String {
                         .collect(),
                     pool: Some(toml::Spanned::new(0..0, e.pool)),
                     cache: Some(toml::Spanned::new(0..0, e.cache.clone())),
+                    routing: Some(toml::Spanned::new(0..0, e.routing.clone())),
                 };
                 (e.name.clone(), toml::Spanned::new(0..0, t))
             })
@@ -149,6 +152,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
             patroni: t.patroni.as_ref().map(|c| c.get_ref().clone()),
             pool: t.pool.as_ref().map(|p| *p.get_ref()),
             cache: t.cache.as_ref().map(|c| c.get_ref().clone()),
+            routing: t.routing.as_ref().map(|c| c.get_ref().clone()),
         };
         let line_for = |f: Field| -> Option<u32> {
             match f {
@@ -162,6 +166,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
                 Field::Patroni => t.patroni.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Pool => t.pool.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Cache => t.cache.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Routing => t.routing.as_ref().and_then(|c| span_line(c.span())).or(table_line),
             }
         };
         let checked = input.clone().into_environment(None, |e, r| format!("{e}/{r}"));

@@ -224,6 +224,27 @@ impl CacheTargets {
     }
 }
 
+/// Where dbdeck's own monitoring reads may go. Off by default: everything reads the primary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadRouting {
+    /// Let replica-safe monitoring reads (sizes) go to a healthy replica.
+    pub replica_reads: bool,
+    /// The most replay lag, in seconds, a replica may have to be read from.
+    pub max_lag_s: f64,
+}
+
+impl Default for ReadRouting {
+    fn default() -> Self {
+        ReadRouting {
+            replica_reads: false,
+            max_lag_s: 10.0,
+        }
+    }
+}
+
+impl Eq for ReadRouting {}
+
 /// An environment as dbdeck keeps it. Contains no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Environment {
@@ -247,6 +268,8 @@ pub struct Environment {
     pub pool: PoolProfile,
     #[serde(default)]
     pub cache: CacheTargets,
+    #[serde(default)]
+    pub routing: ReadRouting,
 }
 
 impl Environment {
@@ -330,6 +353,9 @@ pub struct EnvInput {
     #[ts(optional)]
     #[serde(default)]
     pub cache: Option<CacheTargets>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub routing: Option<ReadRouting>,
 }
 
 fn default_kind() -> String {
@@ -353,6 +379,7 @@ pub enum Field {
     Patroni,
     Pool,
     Cache,
+    Routing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,6 +459,13 @@ impl EnvInput {
         pool.validate().map_err(|m| err(Field::Pool, m))?;
         let cache = self.cache.clone().unwrap_or_default();
         cache.validate().map_err(|m| err(Field::Cache, m))?;
+        let routing = self.routing.clone().unwrap_or_default();
+        if !(routing.max_lag_s.is_finite() && routing.max_lag_s >= 0.0) {
+            return Err(err(
+                Field::Routing,
+                format!("routing.max_lag_s must be 0 or more seconds, not {}", routing.max_lag_s),
+            ));
+        }
 
         let mut secrets = ExtractedSecrets::default();
         let mut endpoint = |field: Field, role: Role, raw: &str, schemes: &[&str], extra: Option<Sensitive<String>>| {
@@ -527,6 +561,7 @@ impl EnvInput {
                 patroni,
                 pool,
                 cache,
+                routing,
             },
             secrets,
         ))
@@ -554,6 +589,7 @@ impl Environment {
             patroni: self.patroni.clone(),
             pool: Some(self.pool),
             cache: Some(self.cache.clone()),
+            routing: Some(self.routing.clone()),
         }
     }
 }
@@ -662,6 +698,7 @@ mod tests {
             patroni: None,
             pool: None,
             cache: None,
+            routing: None,
         }
     }
 

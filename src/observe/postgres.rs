@@ -26,6 +26,8 @@ pub struct PgSnapshot {
     pub queries: u32,
     /// The environment's buffer-cache target the statuses are judged against.
     pub buffer_cache_target_pct: f64,
+    /// Which node the size figures came from (`primary`, or a replica and its lag) and why.
+    pub sizes_from: String,
     pub server: Server,
     pub sessions: Vec<Session>,
     pub databases: Vec<Database>,
@@ -102,6 +104,9 @@ pub struct Database {
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Table {
+    #[serde(skip)]
+    #[ts(skip)]
+    oid: i64,
     pub schema: String,
     pub name: String,
     #[ts(type = "number")]
@@ -125,6 +130,9 @@ pub struct Table {
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Index {
+    #[serde(skip)]
+    #[ts(skip)]
+    oid: i64,
     pub schema: String,
     pub table: String,
     pub name: String,
@@ -171,7 +179,15 @@ pub struct TopQuery {
 }
 
 /// Poll a server over one connection.
-pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: f64) -> Result<PgSnapshot, ApiError> {
+/// `sizes` is where the size functions run: a replica when read routing chose one (sizes are
+/// the same on a physical standby, and the most expensive part of a poll), else `conn`.
+pub async fn snapshot(
+    conn: &mut PgConnection,
+    mut sizes: Option<&mut PgConnection>,
+    sizes_from: String,
+    target: &str,
+    buffer_target_pct: f64,
+) -> Result<PgSnapshot, ApiError> {
     let started = Instant::now();
     let ts_ms = crate::store::now_ms();
     let err = |e: sqlx::Error| classify_pg(e, target);
@@ -255,12 +271,12 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
     .collect();
 
     queries += 1;
-    let databases = sqlx::query(
-        "SELECT d.datname, pg_database_size(d.oid), s.numbackends, s.xact_commit, s.xact_rollback, s.deadlocks,
+    let mut databases: Vec<Database> = sqlx::query(
+        "SELECT d.datname, 0::int8, s.numbackends, s.xact_commit, s.xact_rollback, s.deadlocks,
                 s.blks_hit, s.blks_read, age(d.datfrozenxid)::int8, s.temp_bytes
          FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
          WHERE d.datallowconn AND has_database_privilege(d.oid, 'CONNECT')
-         ORDER BY 2 DESC",
+         ORDER BY 1",
     )
     .fetch_all(&mut *conn)
     .await
@@ -289,7 +305,7 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
     // The largest tables by the catalogue's page count first, so sizes are computed for at
     // most LIST_LIMIT relations however many the database has.
     queries += 1;
-    let tables = sqlx::query(
+    let mut tables: Vec<Table> = sqlx::query(
         "WITH big AS (
             SELECT c.oid, n.nspname, c.relname, c.reltuples
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -297,15 +313,15 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
             ORDER BY c.relpages DESC, c.relname
             LIMIT $1)
-         SELECT big.nspname, big.relname, pg_total_relation_size(big.oid), pg_relation_size(big.oid),
-                pg_indexes_size(big.oid), big.reltuples::int8,
+         SELECT big.nspname, big.relname, big.oid::int8, 0::int8,
+                0::int8, big.reltuples::int8,
                 coalesce(s.seq_scan, 0), coalesce(s.idx_scan, 0), coalesce(s.n_dead_tup, 0),
                 coalesce(io.heap_blks_hit, 0), coalesce(io.heap_blks_read, 0),
                 coalesce(io.idx_blks_hit, 0), coalesce(io.idx_blks_read, 0)
          FROM big
          LEFT JOIN pg_stat_all_tables s ON s.relid = big.oid
          LEFT JOIN pg_statio_all_tables io ON io.relid = big.oid
-         ORDER BY 3 DESC, 2",
+         ORDER BY 2",
     )
     .bind(LIST_LIMIT)
     .fetch_all(&mut *conn)
@@ -313,11 +329,12 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
     .map_err(err)?
     .iter()
     .map(|r| Table {
+        oid: r.get(2),
         schema: r.get(0),
         name: r.get(1),
-        total_bytes: r.get(2),
-        table_bytes: r.get(3),
-        index_bytes: r.get(4),
+        total_bytes: 0,
+        table_bytes: 0,
+        index_bytes: 0,
         rows_estimate: r.get(5),
         seq_scans: r.get(6),
         idx_scans: r.get(7),
@@ -328,8 +345,8 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
     .collect();
 
     queries += 1;
-    let indexes = sqlx::query(
-        "SELECT io.schemaname, io.relname, io.indexrelname, pg_relation_size(io.indexrelid),
+    let mut indexes: Vec<Index> = sqlx::query(
+        "SELECT io.schemaname, io.relname, io.indexrelname, io.indexrelid::int8,
                 coalesce(s.idx_scan, 0), io.idx_blks_hit, io.idx_blks_read
          FROM pg_statio_user_indexes io JOIN pg_stat_user_indexes s ON s.indexrelid = io.indexrelid
          ORDER BY io.idx_blks_hit + io.idx_blks_read DESC, io.indexrelname
@@ -341,16 +358,65 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
     .map_err(err)?
     .iter()
     .map(|r| Index {
+        oid: r.get(3),
         schema: r.get(0),
         table: r.get(1),
         name: r.get(2),
-        size_bytes: r.get(3),
+        size_bytes: 0,
         scans: r.get(4),
         blocks_hit: r.get(5),
         blocks_read: r.get(6),
         hit_pct: hit_pct(r.get(5), r.get(6)),
     })
     .collect();
+
+    // Sizes, on the node read routing chose. Relations are matched by OID, which a physical
+    // standby shares with its primary.
+    {
+        let size_conn: &mut PgConnection = match sizes.as_mut() {
+            Some(c) => c,
+            None => &mut *conn,
+        };
+        queries += 1;
+        let db_sizes: std::collections::HashMap<String, i64> = sqlx::query_as(
+            "SELECT datname::text, pg_database_size(oid) FROM pg_database
+             WHERE datallowconn AND has_database_privilege(oid, 'CONNECT')",
+        )
+        .fetch_all(&mut *size_conn)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .collect();
+        for d in &mut databases {
+            d.size_bytes = db_sizes.get(&d.name).copied().unwrap_or(0);
+        }
+        databases.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then_with(|| a.name.cmp(&b.name)));
+        let oids: Vec<i64> = tables
+            .iter()
+            .map(|t| t.oid)
+            .chain(indexes.iter().map(|i| i.oid))
+            .collect();
+        queries += 1;
+        let rel: std::collections::HashMap<i64, (i64, i64, i64)> = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+            "SELECT c.oid::int8, pg_total_relation_size(c.oid), pg_relation_size(c.oid), pg_indexes_size(c.oid)
+             FROM pg_class c WHERE c.oid::int8 = ANY($1)",
+        )
+        .bind(&oids)
+        .fetch_all(&mut *size_conn)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|(oid, total, table, idx)| (oid, (total, table, idx)))
+        .collect();
+        for t in &mut tables {
+            let (total, table, idx) = rel.get(&t.oid).copied().unwrap_or_default();
+            (t.total_bytes, t.table_bytes, t.index_bytes) = (total, table, idx);
+        }
+        tables.sort_by(|a, b| b.total_bytes.cmp(&a.total_bytes).then_with(|| a.name.cmp(&b.name)));
+        for i in &mut indexes {
+            i.size_bytes = rel.get(&i.oid).map_or(0, |r| r.1);
+        }
+    }
 
     let top = if pgss_installed == 0 {
         let preloaded = preload.split(',').any(|l| l.trim() == "pg_stat_statements");
@@ -421,6 +487,7 @@ pub async fn snapshot(conn: &mut PgConnection, target: &str, buffer_target_pct: 
         took_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
         queries,
         buffer_cache_target_pct: buffer_target_pct,
+        sizes_from,
         server,
         sessions,
         databases,

@@ -164,6 +164,25 @@ impl PgCluster {
         c
     }
 
+    /// A streaming standby of `primary` (trust clusters), made with pg_basebackup -R and started
+    /// on its own port.
+    pub fn standby_of(primary: &PgCluster) -> Self {
+        let dir = tempfile::Builder::new().prefix("dbdeck-pg-standby-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.path().join("data");
+        let out = pg_command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", "postgres"])
+            .arg("-D")
+            .arg(&data)
+            .args(["-R", "-X", "stream", "-c", "fast", "-N"])
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(out.status.success(), "pg_basebackup failed: {}", String::from_utf8_lossy(&out.stderr));
+        let mut c = PgCluster { port: free_port(), password: String::new(), dir, settings: primary.settings.clone() };
+        c.start_server();
+        c
+    }
+
     /// Start (or restart) the server on the same port and data directory.
     pub fn start_server(&mut self) {
         let log = self.dir.path().join("server.log");

@@ -69,9 +69,9 @@ kind: string,
 /**
  * `#rrggbb`; prod is always red.
  */
-colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, cache: CacheTargets, };
+colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, cache: CacheTargets, routing: ReadRouting, };
 
-export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, cache?: CacheTargets, };
+export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, cache?: CacheTargets, routing?: ReadRouting, };
 
 export type ReplicaInput = { name: string, url: string, };
 
@@ -185,7 +185,11 @@ queries: number,
 /**
  * The environment's buffer-cache target the statuses are judged against.
  */
-buffer_cache_target_pct: number, server: Server, sessions: Array<Session>, databases: Array<Database>, tables: Array<Table>, indexes: Array<Index>, top: TopQueries, };
+buffer_cache_target_pct: number, 
+/**
+ * Which node the size figures came from (`primary`, or a replica and its lag) and why.
+ */
+sizes_from: string, server: Server, sessions: Array<Session>, databases: Array<Database>, tables: Array<Table>, indexes: Array<Index>, top: TopQueries, };
 
 export type Server = { version: string, in_recovery: boolean, database: string, started_ms: number, max_connections: number, reserved_connections: number, 
 /**
@@ -351,6 +355,16 @@ redis_tier: string,
  * Redis keyspace hit rate, percent.
  */
 redis_hit_pct: number, };
+
+export type ReadRouting = { 
+/**
+ * Let replica-safe monitoring reads (sizes) go to a healthy replica.
+ */
+replica_reads: boolean, 
+/**
+ * The most replay lag, in seconds, a replica may have to be read from.
+ */
+max_lag_s: number, };
 
 export type PgBouncerStatus = { ts_ms: number, target: string, version: string, pools: AdminTable, stats: AdminTable, clients: AdminTable, servers: AdminTable, databases: AdminTable, config: AdminTable, };
 
