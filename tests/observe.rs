@@ -934,27 +934,64 @@ fn sizes_are_read_from_a_replica_when_routing_allows_and_from_the_primary_otherw
     });
     let d = DataDir::new();
     let replica = format!("node2={}", standby.url());
-    let out = d.run(&["env", "add", "routed", "--url", &primary.url(), "--replica", &replica, "--replica-reads", "true", "--max-replica-lag", "30"]);
+    let out = d.run(&[
+        "env",
+        "add",
+        "routed",
+        "--url",
+        &primary.url(),
+        "--replica",
+        &replica,
+        "--replica-reads",
+        "true",
+        "--max-replica-lag",
+        "30",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let (code, snap) = d.json(&["snapshot", "--env", "routed"]);
     assert_eq!(code, 0, "{snap}");
     let s = &snap["data"];
-    assert!(s["sizes_from"].as_str().unwrap().starts_with("replica:node2 ("), "{}", s["sizes_from"]);
-    let t = s["tables"].as_array().unwrap().iter().find(|t| t["name"] == "big_one").expect("table listed");
-    assert!(t["total_bytes"].as_i64().unwrap() > 4_000_000, "sizes came back from the replica: {t}");
-    assert_eq!(s["server"]["in_recovery"], false, "everything else still describes the primary");
+    assert!(
+        s["sizes_from"].as_str().unwrap().starts_with("replica:node2 ("),
+        "{}",
+        s["sizes_from"]
+    );
+    let t = s["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "big_one")
+        .expect("table listed");
+    assert!(
+        t["total_bytes"].as_i64().unwrap() > 4_000_000,
+        "sizes came back from the replica: {t}"
+    );
+    assert_eq!(
+        s["server"]["in_recovery"], false,
+        "everything else still describes the primary"
+    );
 
     // The replica goes away: sizes come from the primary, and the snapshot says why.
     standby.kill_server();
     let (_, snap) = d.json(&["snapshot", "--env", "routed"]);
     let from = snap["data"]["sizes_from"].as_str().unwrap().to_owned();
     assert!(from.starts_with("primary (no replica qualified: node2:"), "{from}");
-    let t = snap["data"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "big_one").cloned().unwrap();
+    let t = snap["data"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "big_one")
+        .cloned()
+        .unwrap();
     assert!(t["total_bytes"].as_i64().unwrap() > 4_000_000);
 
     // Off by default.
-    assert!(d.run(&["env", "update", "routed", "--replica-reads", "false"]).status.success());
+    assert!(
+        d.run(&["env", "update", "routed", "--replica-reads", "false"])
+            .status
+            .success()
+    );
     let (_, snap) = d.json(&["snapshot", "--env", "routed"]);
     assert_eq!(snap["data"]["sizes_from"], "primary (replica reads are off)");
 }

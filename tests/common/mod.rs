@@ -177,8 +177,17 @@ impl PgCluster {
             .args(["-R", "-X", "stream", "-c", "fast", "-N"])
             .output()
             .expect("pg_basebackup runs");
-        assert!(out.status.success(), "pg_basebackup failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut c = PgCluster { port: free_port(), password: String::new(), dir, settings: primary.settings.clone() };
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut c = PgCluster {
+            port: free_port(),
+            password: String::new(),
+            dir,
+            settings: primary.settings.clone(),
+        };
         c.start_server();
         c
     }
