@@ -1,7 +1,8 @@
 //! The PostgreSQL snapshot: server and connections, sessions with who blocks whom, databases
 //! (size, commits, deadlocks, buffer-cache hit ratio, transaction ID age), the largest tables
 //! and the busiest indexes with their cache hit ratios, and the top statements from
-//! pg_stat_statements. Six read-only queries per poll.
+//! pg_stat_statements. Eight read-only queries per poll; the two that compute sizes may run on
+//! a replica when read routing chose one.
 
 use std::time::Instant;
 
