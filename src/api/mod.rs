@@ -829,10 +829,7 @@ impl Api {
         }
         let to_ms = now_ms();
         let from_ms = to_ms - i64::from(minutes) * 60_000;
-        let envs = match name {
-            Some(n) => vec![self.inner.store.get_env(n).await?],
-            None => self.inner.store.list_envs().await?,
-        };
+        let envs = self.chart_envs(name).await?;
         let samples = self.inner.store.health_since(name, from_ms).await?;
         let as_of_ms = samples.iter().map(|s| s.ts_ms).max();
         let series: Vec<Series> = envs
@@ -847,7 +844,6 @@ impl Api {
                     .collect(),
             })
             .collect();
-        let names = series.iter().map(|s| s.name.clone()).collect();
         let chart = TimeChart {
             unit: "ms".into(),
             from_ms,
@@ -860,19 +856,7 @@ impl Api {
             target: None,
             percent: false,
         };
-        let svg = crate::chart::render(chart, "latency").await?;
-        let title = match name {
-            Some(n) => format!("Round-trip latency of {n}, last {}", humanise_minutes(minutes)),
-            None => format!("Round-trip latency, last {}", humanise_minutes(minutes)),
-        };
-        Ok(Chart {
-            title,
-            svg,
-            as_of_ms,
-            series: names,
-            width,
-            height,
-        })
+        finish_chart(chart, "Round-trip latency", name, minutes, as_of_ms).await
     }
 
     /// One health check of an environment's primary through dbdeck's pool (so the circuit
@@ -1161,10 +1145,7 @@ impl Api {
         let minutes = minutes.clamp(1, 90 * 1440);
         let to_ms = now_ms();
         let from_ms = to_ms - i64::from(minutes) * 60_000;
-        let envs = match name {
-            Some(n) => vec![self.inner.store.get_env(n).await?],
-            None => self.inner.store.list_envs().await?,
-        };
+        let envs = self.chart_envs(name).await?;
         let mut info = metric.info();
         if metric == Metric::CacheHitPct {
             // Each environment has its own buffer-cache target; draw the strictest shown.
@@ -1190,7 +1171,6 @@ impl Api {
                 points: h.points.iter().map(|p| (p.ts_ms, Some(p.avg))).collect(),
             });
         }
-        let names = series.iter().map(|s| s.name.clone()).collect();
         let chart = TimeChart {
             unit: info.unit.clone(),
             from_ms,
@@ -1202,19 +1182,15 @@ impl Api {
             target: info.target,
             percent: info.unit == "%",
         };
-        let svg = crate::chart::render(chart, &info.label).await?;
-        let title = match name {
-            Some(n) => format!("{} of {n}, last {}", info.label, humanise_minutes(minutes)),
-            None => format!("{}, last {}", info.label, humanise_minutes(minutes)),
-        };
-        Ok(Chart {
-            title,
-            svg,
-            as_of_ms,
-            series: names,
-            width,
-            height,
-        })
+        finish_chart(chart, &info.label, name, minutes, as_of_ms).await
+    }
+
+    /// The environments a chart draws: the one named, or all of them.
+    async fn chart_envs(&self, name: Option<&str>) -> Result<Vec<Environment>, ApiError> {
+        match name {
+            Some(n) => Ok(vec![self.inner.store.get_env(n).await?]),
+            None => self.inner.store.list_envs().await,
+        }
     }
 
     async fn snapshot(&self, env: &Environment) -> Result<Snapshot, ApiError> {
@@ -1339,6 +1315,31 @@ impl Api {
             }
         })
     }
+}
+
+/// Render `chart` and wrap it with its title ("LABEL of ENV, last RANGE") for the API.
+async fn finish_chart(
+    chart: TimeChart,
+    label: &str,
+    name: Option<&str>,
+    minutes: u32,
+    as_of_ms: Option<i64>,
+) -> Result<Chart, ApiError> {
+    let (width, height) = (chart.width, chart.height);
+    let series = chart.series.iter().map(|s| s.name.clone()).collect();
+    let svg = crate::chart::render(chart, label).await?;
+    let title = match name {
+        Some(n) => format!("{label} of {n}, last {}", humanise_minutes(minutes)),
+        None => format!("{label}, last {}", humanise_minutes(minutes)),
+    };
+    Ok(Chart {
+        title,
+        svg,
+        as_of_ms,
+        series,
+        width,
+        height,
+    })
 }
 
 /// The pixel size to draw a chart at: what the page asked for, within sane bounds.
