@@ -98,6 +98,7 @@ async fn main() {
                 minutes: 30 * 1440,
                 width: Some(860),
                 height: Some(260),
+                png: None,
             })
             .await
             .unwrap();

@@ -329,6 +329,70 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Rasterise a chart for export: the SVG on a white card with its title above, drawn at
+/// `scale` (2 gives a sharp image on high-density screens). Text uses the system's fonts;
+/// a machine with none gets an error naming the package to install, not a picture without words.
+pub fn to_png(svg: &str, title: &str, width: u32, height: u32, scale: f32) -> Result<Vec<u8>, String> {
+    const TITLE_H: u32 = 36;
+    let total_h = height + TITLE_H;
+    let inner = svg.find("<svg").map_or(svg, |i| &svg[i..]);
+    let card = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{total_h}\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+         <text x=\"16\" y=\"24\" font-family=\"sans-serif\" font-size=\"16\" font-weight=\"bold\" fill=\"#1f2937\">{}</text>\
+         <g transform=\"translate(0 {TITLE_H})\">{inner}</g></svg>",
+        xml_escape(title)
+    );
+    let mut options = resvg::usvg::Options {
+        fontdb: system_fonts()?,
+        ..Default::default()
+    };
+    options.font_family = "sans-serif".into();
+    let tree = resvg::usvg::Tree::from_str(&card, &options).map_err(|e| format!("the chart is not valid SVG: {e}"))?;
+    let (w, h) = (
+        (width as f32 * scale).ceil() as u32,
+        (total_h as f32 * scale).ceil() as u32,
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h).ok_or("the chart has no area")?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().map_err(|e| format!("PNG encoding failed: {e}"))
+}
+
+/// The machine's fonts, loaded once; "sans-serif" maps to the first common family present.
+fn system_fonts() -> Result<std::sync::Arc<resvg::usvg::fontdb::Database>, String> {
+    static FONTS: std::sync::OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> = std::sync::OnceLock::new();
+    let db = FONTS.get_or_init(|| {
+        let mut db = resvg::usvg::fontdb::Database::new();
+        db.load_system_fonts();
+        let families: Vec<String> = db
+            .faces()
+            .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+            .collect();
+        let preferred = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"];
+        if let Some(family) = preferred
+            .iter()
+            .find(|p| families.iter().any(|f| f == *p))
+            .map(|p| p.to_string())
+            .or_else(|| families.first().cloned())
+        {
+            db.set_sans_serif_family(family);
+        }
+        std::sync::Arc::new(db)
+    });
+    if db.is_empty() {
+        return Err(
+            "no fonts are installed, so the chart's text cannot be drawn; install fonts-dejavu-core \
+                    (or any TrueType font), or export SVG instead"
+                .into(),
+        );
+    }
+    Ok(db.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +446,32 @@ mod tests {
         assert_eq!(fmt_value(340.0, "tx/s"), "340 tx/s");
         assert_eq!(axis_value(40_000.0, "ops/s"), "40k", "long labels drop the unit");
         assert_eq!(axis_value(2.5, "ms"), "2.50 ms");
+    }
+
+    #[test]
+    fn png_export_is_a_picture_with_the_chart_and_its_title() {
+        let chart = TimeChart {
+            unit: "ms".into(),
+            from_ms: 0,
+            to_ms: 600_000,
+            series: vec![Series {
+                name: "dev".into(),
+                colour: None,
+                points: (0..10).map(|i| (i * 60_000, Some(i as f64))).collect(),
+            }],
+            width: 400,
+            height: 200,
+            legend: true,
+            target: None,
+            percent: false,
+        };
+        let svg = chart.to_svg().unwrap();
+        let png = to_png(&svg, "Latency of dev", 400, 200, 2.0).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        // IHDR: width and height at twice the size, title band included.
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((w, h), (800, 472));
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Draw one metric (every environment unless --env) as an SVG file.
+    /// Draw one metric (every environment unless --env) as an SVG or PNG file.
     Chart {
         #[arg(long)]
         env: Option<String>,
@@ -124,7 +124,7 @@ pub enum Command {
         metric: String,
         #[arg(long, default_value = "1h")]
         since: String,
-        /// Where to write the chart (.svg).
+        /// Where to write the chart (.svg or .png).
         #[arg(long, short)]
         output: PathBuf,
         #[arg(long, default_value_t = 960)]
@@ -692,21 +692,44 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             width,
             height,
         } => {
-            if output.extension().and_then(|e| e.to_str()) != Some("svg") {
-                return Err(ApiError::invalid(format!("{} is not an .svg file", output.display()))
-                    .with_hint("charts are written as SVG; open them in a browser, or convert with any SVG tool"));
-            }
+            let png = match output
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("svg") => false,
+                Some("png") => true,
+                _ => {
+                    return Err(
+                        ApiError::invalid(format!("{} is neither an .svg nor a .png file", output.display()))
+                            .with_hint(
+                                "name the output file chart.svg (vector, hover shows values) or chart.png (picture)",
+                            ),
+                    );
+                }
+            };
             let req = Request::ChartMetric {
                 name: env,
                 metric: crate::metrics::Metric::parse(&metric)?,
                 minutes: crate::metrics::parse_since(&since)?,
                 width: Some(width),
                 height: Some(height),
+                png: Some(png),
             };
             let Response::Chart(c) = api.call(req).await? else {
                 unreachable!("chart answers with a chart")
             };
-            std::fs::write(&output, &c.svg)
+            let bytes = match &c.png_base64 {
+                Some(b64) => {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| {
+                        ApiError::new(crate::error::ErrorCode::Internal, format!("PNG came back garbled: {e}"))
+                    })?
+                }
+                None => c.svg.clone().into_bytes(),
+            };
+            std::fs::write(&output, &bytes)
                 .map_err(|e| ApiError::invalid(format!("cannot write {}: {e}", output.display())))?;
             if cli.format == Format::Json {
                 println!(

@@ -562,6 +562,27 @@ async fn collectors_fill_metric_history_that_charts_and_exports() {
         svg.contains("target 70.0 %"),
         "the environment's buffer-cache target (70 % by default) is drawn and named"
     );
+    // The same chart as a picture, titled, at twice the size asked for.
+    let png = d.path().join("hit.png");
+    let out = d.run(&[
+        "chart",
+        "--metric",
+        "cache_hit_pct",
+        "--since",
+        "15m",
+        "--width",
+        "500",
+        "--height",
+        "200",
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1000);
+    let out = d.run(&["chart", "--metric", "cache_hit_pct", "-o", "chart.jpg"]);
+    assert!(stderr(&out).contains("neither an .svg nor a .png"), "{}", stderr(&out));
     let out = d.run(&[
         "chart",
         "--metric",

@@ -382,11 +382,14 @@ impl Api {
                 minutes,
                 width,
                 height,
+                png,
             } => {
                 let size = chart_size(width, height);
-                Ok(Response::Chart(
-                    self.latency_chart(name.as_deref(), minutes, size).await?,
-                ))
+                let mut chart = self.latency_chart(name.as_deref(), minutes, size).await?;
+                if png == Some(true) {
+                    chart.png_base64 = Some(chart_png(&chart).await?);
+                }
+                Ok(Response::Chart(chart))
             }
             Request::AuditList { env, limit, before_id } => Ok(Response::Audit(
                 self.inner
@@ -519,11 +522,14 @@ impl Api {
                 minutes,
                 width,
                 height,
+                png,
             } => {
                 let size = chart_size(width, height);
-                Ok(Response::Chart(
-                    self.metric_chart(name.as_deref(), metric, minutes, size).await?,
-                ))
+                let mut chart = self.metric_chart(name.as_deref(), metric, minutes, size).await?;
+                if png == Some(true) {
+                    chart.png_base64 = Some(chart_png(&chart).await?);
+                }
+                Ok(Response::Chart(chart))
             }
             Request::Pools { name } => Ok(Response::Pools(self.pool_metrics(name.as_deref()).await?)),
             Request::SessionSignal {
@@ -1339,7 +1345,19 @@ async fn finish_chart(
         series,
         width,
         height,
+        png_base64: None,
     })
+}
+
+/// Rasterise a drawn chart at twice its size, off the async threads, as base64.
+async fn chart_png(chart: &Chart) -> Result<String, ApiError> {
+    use base64::Engine as _;
+    let (svg, title, w, h) = (chart.svg.clone(), chart.title.clone(), chart.width, chart.height);
+    let png = tokio::task::spawn_blocking(move || crate::chart::to_png(&svg, &title, w, h, 2.0))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("chart rendering stopped: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot export the chart as PNG: {e}")))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(png))
 }
 
 /// The pixel size to draw a chart at: what the page asked for, within sane bounds.

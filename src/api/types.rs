@@ -95,6 +95,10 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         height: Option<u32>,
+        /// Also rasterise the chart to PNG (for export), returned as base64.
+        #[serde(default)]
+        #[ts(optional)]
+        png: Option<bool>,
     },
     /// Poll the environment's primary: sessions, locks, sizes, cache hit ratios, top queries.
     Snapshot { name: String },
@@ -182,6 +186,10 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         height: Option<u32>,
+        /// Also rasterise the chart to PNG (for export), returned as base64.
+        #[serde(default)]
+        #[ts(optional)]
+        png: Option<bool>,
     },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {
@@ -276,6 +284,10 @@ pub struct Chart {
     /// The size the SVG was drawn at.
     pub width: u32,
     pub height: u32,
+    /// The chart as a PNG (base64), when the request asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub png_base64: Option<String>,
 }
 
 /// Pushed to every subscriber (SSE in the browser, a Tauri channel in the desktop).

@@ -9,7 +9,15 @@ replace: boolean, } | { "op": "health_history", name: string, minutes: number, }
 /**
  * Pixel size to draw at (default 860 × 260), so text stays readable when the page scales it.
  */
-width?: number, height?: number, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "pool_settings", name: string, format: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "bench", name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string, } | { "op": "pool_advice", name: string, instances: number, hours?: number, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+width?: number, height?: number, 
+/**
+ * Also rasterise the chart to PNG (for export), returned as base64.
+ */
+png?: boolean, } | { "op": "snapshot", name: string, } | { "op": "pools", name?: string, } | { "op": "pool_settings", name: string, format: string, } | { "op": "session_signal", name: string, pid: number, terminate: boolean, confirm?: string, } | { "op": "redis_stats", name: string, } | { "op": "pgbouncer", name: string, } | { "op": "pgbouncer_command", name: string, command: PgBouncerCommand, database?: string, confirm?: string, } | { "op": "bench", name: string, mode: BenchMode, clients: number, seconds: number, confirm?: string, } | { "op": "pool_advice", name: string, instances: number, hours?: number, } | { "op": "metric_list" } | { "op": "history", name: string, metric: Metric, minutes: number, points?: number, } | { "op": "chart_metric", name?: string, metric: Metric, minutes: number, width?: number, height?: number, 
+/**
+ * Also rasterise the chart to PNG (for export), returned as base64.
+ */
+png?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
 export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "done" };
 
@@ -59,7 +67,11 @@ as_of_ms: number | null, series: Array<string>,
 /**
  * The size the SVG was drawn at.
  */
-width: number, height: number, };
+width: number, height: number, 
+/**
+ * The chart as a PNG (base64), when the request asked for one.
+ */
+png_base64?: string, };
 
 export type Environment = { name: string, 
 /**

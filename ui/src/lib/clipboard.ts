@@ -24,7 +24,7 @@ export async function copyText(text: string): Promise<boolean> {
 }
 
 /** Offer `text` as a file download (Blob URL: allowed under the page's CSP). */
-export function download(filename: string, text: string, type = 'text/plain') {
+export function download(filename: string, text: string | Uint8Array<ArrayBuffer>, type = 'text/plain') {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;
@@ -33,4 +33,12 @@ export function download(filename: string, text: string, type = 'text/plain') {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Bytes from base64 (what the API uses for binary payloads such as PNG charts). */
+export function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }

@@ -123,10 +123,16 @@ export class Api {
     return this.expect(req, 'history');
   }
   /** One metric drawn by plotters at `width` pixels (the panel's), its target as a dashed line. */
-  chartMetric(name: string, metric: Metric, minutes: number, opts: { width?: number; height?: number } = {}): Promise<Chart> {
+  chartMetric(
+    name: string,
+    metric: Metric,
+    minutes: number,
+    opts: { width?: number; height?: number; png?: boolean } = {},
+  ): Promise<Chart> {
     const req: Request = { op: 'chart_metric', name, metric, minutes };
     if (opts.width) req.width = Math.round(opts.width);
     if (opts.height) req.height = Math.round(opts.height);
+    if (opts.png) req.png = true;
     return this.expect(req, 'chart');
   }
   redisStats(name: string): Promise<RedisStats> {
