@@ -18,6 +18,7 @@ pub mod error;
 pub mod logging;
 pub mod metrics;
 pub mod observe;
+pub mod plan;
 pub mod pool;
 pub mod probe;
 pub mod secrets;
