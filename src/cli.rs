@@ -89,16 +89,72 @@ pub enum Command {
         #[arg(long)]
         confirm: Option<String>,
     },
-    /// Recommend pool size and overflow per application, with the arithmetic.
+    /// Advice: indexes for a statement (`advise --env NAME "SQL"`, checked by the planner), or
+    /// pool size and overflow per application (`advise --env NAME --instances N`).
     Advise {
         #[arg(long)]
         env: String,
-        /// How many instances of each application run (pods, processes).
-        #[arg(long)]
-        instances: u32,
-        /// Hours of observed sessions to use.
+        /// The statement to find indexes for.
+        sql: Option<String>,
+        /// Pool advice: how many instances of each application run (pods, processes).
+        #[arg(long, conflicts_with = "sql")]
+        instances: Option<u32>,
+        /// Pool advice: hours of observed sessions to use.
         #[arg(long, default_value_t = 24)]
         hours: u32,
+        /// Index advice: statement_timeout for each planner check, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u32,
+        /// Index advice: check by building each real index in a rolled-back transaction, even
+        /// when HypoPG is there (exact sizes; blocks writes to the table meanwhile; never on prod).
+        #[arg(long)]
+        build_in_transaction: bool,
+    },
+    /// EXPLAIN a statement safely: FORMAT JSON underneath, inside a transaction that is rolled
+    /// back, with statement and lock timeouts. Prints the tree and the findings.
+    Explain {
+        #[arg(long)]
+        env: String,
+        /// The statement ("-" reads it from stdin).
+        sql: String,
+        /// Execute it to measure (writes are rolled back; DDL is refused; prod needs --confirm).
+        #[arg(long)]
+        analyze: bool,
+        #[arg(long)]
+        buffers: bool,
+        #[arg(long)]
+        verbose: bool,
+        #[arg(long)]
+        settings: bool,
+        /// WAL usage (with --analyze).
+        #[arg(long)]
+        wal: bool,
+        /// Per-node timing off (lower overhead with --analyze).
+        #[arg(long)]
+        no_timing: bool,
+        #[arg(long)]
+        no_costs: bool,
+        /// A value for $1, $2, … in order (repeat the flag); NULL is NULL.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// statement_timeout in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u32,
+        /// Required for --analyze on prod: the environment's name.
+        #[arg(long)]
+        confirm: Option<String>,
+        /// Also write the plan as a self-contained HTML file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Read plans from files: analyse one, or compare two.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Index health: unused, duplicate, overlapping, invalid and oversized indexes, and tables
+    /// read mostly by sequential scans.
+    Indexes {
+        #[arg(long)]
+        env: String,
     },
     /// The metrics dbdeck records (for --metric).
     Metrics,
@@ -653,11 +709,91 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             }
             return Ok(print(cli.format, &resp));
         }
-        Command::Advise { env, instances, hours } => Request::PoolAdvice {
-            name: env,
+        Command::Advise {
+            env,
+            sql,
             instances,
-            hours: Some(hours),
+            hours,
+            timeout,
+            build_in_transaction,
+        } => match (sql, instances) {
+            (Some(sql), _) => Request::IndexAdvice {
+                name: env,
+                sql: read_arg(sql)?,
+                timeout_s: Some(timeout),
+                build_in_transaction: Some(build_in_transaction),
+            },
+            (None, Some(instances)) => Request::PoolAdvice {
+                name: env,
+                instances,
+                hours: Some(hours),
+            },
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "advise needs a statement (index advice) or --instances N (pool advice)",
+                )
+                .with_hint("dbdeck advise --env NAME \"SELECT …\"   or   dbdeck advise --env NAME --instances 4"));
+            }
         },
+        Command::Explain {
+            env,
+            sql,
+            analyze,
+            buffers,
+            verbose,
+            settings,
+            wal,
+            no_timing,
+            no_costs,
+            params,
+            timeout,
+            confirm,
+            html,
+        } => {
+            let sql = read_arg(sql)?;
+            let options = crate::plan::run::ExplainOptions {
+                analyze,
+                buffers,
+                verbose,
+                settings,
+                wal,
+                timing: no_timing.then_some(false),
+                costs: no_costs.then_some(false),
+            };
+            let resp = api
+                .call(Request::Explain {
+                    name: env.clone(),
+                    sql,
+                    options,
+                    params: Some(params),
+                    timeout_s: Some(timeout),
+                    confirm,
+                })
+                .await?;
+            if let (Some(path), Response::Plan(r)) = (&html, &resp) {
+                write_file(
+                    path,
+                    crate::plan::html::render(&r.plan, &format!("Plan on {env}")).as_bytes(),
+                )?;
+            }
+            return Ok(print(cli.format, &resp));
+        }
+        Command::Plan(PlanCommand::Analyze { file, html }) => {
+            let text = read_file_arg(&file)?;
+            let resp = api.call(Request::PlanAnalyze { text }).await?;
+            if let (Some(path), Response::Plan(r)) = (&html, &resp) {
+                write_file(
+                    path,
+                    crate::plan::html::render(&r.plan, &file.display().to_string()).as_bytes(),
+                )?;
+            }
+            return Ok(print(cli.format, &resp));
+        }
+        Command::Plan(PlanCommand::Compare { a, b }) => Request::PlanCompare {
+            a: read_file_arg(&a)?,
+            b: read_file_arg(&b)?,
+        },
+        Command::Indexes { env } => Request::Indexes { name: env },
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -1086,6 +1222,10 @@ fn print(format: Format, resp: &Response) -> i32 {
         Response::Pools(pools) => crate::cli_views::print_pools(pools),
         Response::Redis(r) => crate::cli_views::print_redis(r),
         Response::Text { text } => print!("{text}"),
+        Response::Plan(r) => crate::cli_plans::print_plan_report(r),
+        Response::PlanComparison(c) => crate::cli_plans::print_comparison(c),
+        Response::Indexes(r) => crate::cli_plans::print_indexes(r),
+        Response::IndexAdvice(a) => crate::cli_plans::print_advice(a),
         Response::PoolAdvice(a) => {
             if a.apps.is_empty() {
                 println!(
@@ -1239,4 +1379,41 @@ pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     for r in rows {
         line(r);
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Analyse a plan file (EXPLAIN's JSON or text output; "-" is stdin): the tree, the
+    /// findings with fixes, and the hottest nodes.
+    Analyze {
+        file: PathBuf,
+        /// Also write it as a self-contained HTML file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Compare two plan files (before/after, staging/prod): nodes matched, differences shown.
+    Compare { a: PathBuf, b: PathBuf },
+}
+
+/// A statement given on the command line, or "-" for stdin.
+fn read_arg(s: String) -> Result<String, ApiError> {
+    if s != "-" {
+        return Ok(s);
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| ApiError::invalid(format!("cannot read stdin: {e}")))?;
+    Ok(text)
+}
+
+/// A file's text, or stdin for "-".
+fn read_file_arg(path: &std::path::Path) -> Result<String, ApiError> {
+    if path.as_os_str() == "-" {
+        return read_arg("-".into());
+    }
+    std::fs::read_to_string(path).map_err(|e| ApiError::invalid(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ApiError> {
+    std::fs::write(path, bytes).map_err(|e| ApiError::invalid(format!("cannot write {}: {e}", path.display())))
 }

@@ -79,6 +79,12 @@ impl ApiError {
         self
     }
 
+    /// Name what the error is about: "plan B: cannot read the plan: …".
+    pub fn prefixed(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidInput, message)
     }

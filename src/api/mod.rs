@@ -4,6 +4,7 @@
 //! [`Api::audited`], which writes an intent before and an outcome after.
 
 pub mod bindings;
+mod plans;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -532,6 +533,30 @@ impl Api {
                 Ok(Response::Chart(chart))
             }
             Request::Pools { name } => Ok(Response::Pools(self.pool_metrics(name.as_deref()).await?)),
+            Request::Explain {
+                name,
+                sql,
+                options,
+                params,
+                timeout_s,
+                confirm,
+            } => {
+                self.explain(name, sql, options, params.unwrap_or_default(), timeout_s, confirm)
+                    .await
+            }
+            Request::PlanAnalyze { text } => self.plan_analyze(text).await,
+            Request::PlanCompare { a, b } => self.plan_compare(a, b).await,
+            Request::PlanHtml { text, title } => self.plan_html(text, title).await,
+            Request::Indexes { name } => self.indexes(name).await,
+            Request::IndexAdvice {
+                name,
+                sql,
+                timeout_s,
+                build_in_transaction,
+            } => {
+                self.index_advice(name, sql, timeout_s, build_in_transaction.unwrap_or(false))
+                    .await
+            }
             Request::SessionSignal {
                 name,
                 pid,

@@ -191,6 +191,52 @@ pub enum Request {
         #[ts(optional)]
         png: Option<bool>,
     },
+    /// EXPLAIN one statement on an environment, safely: in a transaction that is rolled back,
+    /// with statement and lock timeouts; ANALYZE on prod needs the environment's name typed.
+    Explain {
+        name: String,
+        sql: String,
+        #[serde(default)]
+        options: crate::plan::run::ExplainOptions,
+        /// Values for `$1…$n`, in order (servers before PostgreSQL 16, or with ANALYZE).
+        #[serde(default)]
+        #[ts(optional)]
+        params: Option<Vec<String>>,
+        /// statement_timeout for the run (default 30 s).
+        #[serde(default)]
+        #[ts(optional)]
+        timeout_s: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Read and analyse a plan someone pasted: EXPLAIN's JSON or PostgreSQL's text format.
+    PlanAnalyze { text: String },
+    /// Two plans side by side, nodes matched.
+    PlanCompare { a: String, b: String },
+    /// A plan as one self-contained HTML file that opens offline.
+    PlanHtml {
+        text: String,
+        #[serde(default)]
+        #[ts(optional)]
+        title: Option<String>,
+    },
+    /// Index health: unused, duplicate, overlapping, invalid, oversized; seq-scanned tables.
+    Indexes { name: String },
+    /// Indexes that would help one statement, checked by the planner (HypoPG, or built in a
+    /// rolled-back transaction off prod).
+    IndexAdvice {
+        name: String,
+        sql: String,
+        #[serde(default)]
+        #[ts(optional)]
+        timeout_s: Option<u32>,
+        /// Check by building each real index in a rolled-back transaction even when HypoPG is
+        /// there (exact sizes and costs; locks the table against writes meanwhile). Never on prod.
+        #[serde(default)]
+        #[ts(optional)]
+        build_in_transaction: Option<bool>,
+    },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {
         #[serde(default)]
@@ -233,7 +279,19 @@ pub enum Response {
     PoolAdvice(PoolAdvice),
     Text { text: String },
     History(History),
+    Plan(Box<crate::plan::run::PlanReport>),
+    PlanComparison(Box<PlanComparison>),
+    Indexes(crate::plan::indexes::IndexReport),
+    IndexAdvice(Box<crate::plan::indexes::IndexAdvice>),
     Done,
+}
+
+/// Two plans and how they differ.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PlanComparison {
+    pub a: crate::plan::Plan,
+    pub b: crate::plan::Plan,
+    pub comparison: crate::plan::compare::Comparison,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

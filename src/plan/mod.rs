@@ -16,6 +16,9 @@
 
 pub mod analyze;
 pub mod compare;
+pub mod html;
+pub mod indexes;
+pub mod run;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -368,13 +371,18 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
     }
     let mut de = serde_json::Deserializer::from_str(s);
     de.disable_recursion_limit();
+    let last_line = s.trim_end().lines().count();
     let v = Value::deserialize(&mut de)
         .and_then(|v| de.end().map(|_| v))
         .map_err(|e| {
+            // A cut inside a string reads as a control character (the line break serde finds
+            // there); at the input's last line it is the same mistake as an early end.
+            let cut = e.line() >= last_line && e.to_string().contains("control character");
             let what = match e.classify() {
                 serde_json::error::Category::Eof => {
                     "the JSON ends early — was the plan cut off when it was copied?".to_string()
                 }
+                _ if cut => "the JSON ends early — was the plan cut off when it was copied?".to_string(),
                 serde_json::error::Category::Syntax => {
                     format!("this is not valid JSON: {}", strip_position(&e.to_string()))
                 }
@@ -383,7 +391,7 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
             ParseError {
                 message: what,
                 line: Some(e.line()),
-                column: Some(e.column()),
+                column: Some(e.column().max(1)),
             }
         })?;
     Ok(v)

@@ -17,9 +17,22 @@ png?: boolean, } | { "op": "snapshot", name: string, } | { "op": "pools", name?:
 /**
  * Also rasterise the chart to PNG (for export), returned as base64.
  */
-png?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+png?: boolean, } | { "op": "explain", name: string, sql: string, options: ExplainOptions, 
+/**
+ * Values for `$1…$n`, in order (servers before PostgreSQL 16, or with ANALYZE).
+ */
+params?: Array<string>, 
+/**
+ * statement_timeout for the run (default 30 s).
+ */
+timeout_s?: number, confirm?: string, } | { "op": "plan_analyze", text: string, } | { "op": "plan_compare", a: string, b: string, } | { "op": "plan_html", text: string, title?: string, } | { "op": "indexes", name: string, } | { "op": "index_advice", name: string, sql: string, timeout_s?: number, 
+/**
+ * Check by building each real index in a rolled-back transaction even when HypoPG is
+ * there (exact sizes and costs; locks the table against writes meanwhile). Never on prod.
+ */
+build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, };
 
@@ -433,3 +446,271 @@ active_p95: number, active_max: number,
  * Samples the figures come from.
  */
 samples: number, };
+
+export type PlanComparison = { a: Plan, b: Plan, comparison: Comparison, };
+
+export type Plan = { format: PlanFormat, 
+/**
+ * Pre-order; `nodes[0]` is the root.
+ */
+nodes: Array<Node>, 
+/**
+ * The statement, when known (dbdeck ran it, or the person pasted it alongside).
+ */
+query: string | null, planning_ms: number | null, execution_ms: number | null, planning_buffers: Buffers | null, triggers: Array<Trigger>, jit: Jit | null, 
+/**
+ * Non-default settings that affected the plan (EXPLAIN SETTINGS).
+ */
+settings: { [key in string]: string }, 
+/**
+ * ANALYZE ran: actual rows and loops are known.
+ */
+analyzed: boolean, 
+/**
+ * ANALYZE ran with TIMING on: actual times are known.
+ */
+timed: boolean, 
+/**
+ * Findings, worst first.
+ */
+findings: Array<Finding>, 
+/**
+ * Summary figures for the header.
+ */
+summary: Summary, };
+
+export type Node = { id: number, parent: number | null, children: Array<number>, depth: number, 
+/**
+ * "Seq Scan", "Hash Join", "Aggregate", "ModifyTable"…
+ */
+node_type: string, 
+/**
+ * A one-line label the way people read it: "Hash Join (Inner)", "Seq Scan on visits v".
+ */
+label: string, 
+/**
+ * Outer, Inner, InitPlan, SubPlan, Member…
+ */
+relationship: string | null, 
+/**
+ * "CTE recent", "SubPlan 2", "InitPlan 1 (returns $0)".
+ */
+subplan_name: string | null, relation: string | null, schema: string | null, alias: string | null, index_name: string | null, cte_name: string | null, parallel_aware: boolean, startup_cost: number, total_cost: number, 
+/**
+ * Estimated rows per loop.
+ */
+plan_rows: number, plan_width: number, 
+/**
+ * Per loop, as PostgreSQL reports it; None without ANALYZE or with TIMING off.
+ */
+actual_startup_ms: number | null, actual_total_ms: number | null, 
+/**
+ * Rows per loop; None without ANALYZE.
+ */
+actual_rows: number | null, loops: number | null, 
+/**
+ * ANALYZE ran and this node never did (loops = 0).
+ */
+never_executed: boolean, workers_planned: number | null, workers_launched: number | null, rows_removed_by_filter: number | null, rows_removed_by_join_filter: number | null, rows_removed_by_index_recheck: number | null, heap_fetches: number | null, exact_heap_blocks: number | null, lossy_heap_blocks: number | null, buffers: Buffers, io_read_ms: number | null, io_write_ms: number | null, 
+/**
+ * Every field as PostgreSQL named it (child plans excluded), for the detail panel.
+ */
+fields: Record<string, unknown>, 
+/**
+ * Wall time of this node and everything under it, loops and workers accounted for.
+ */
+inclusive_ms: number | null, 
+/**
+ * Wall time spent in this node alone.
+ */
+exclusive_ms: number | null, 
+/**
+ * `exclusive_ms` as a share of the whole execution, 0–100.
+ */
+exclusive_pct: number | null, 
+/**
+ * Buffers of this node alone.
+ */
+exclusive_buffers: Buffers, 
+/**
+ * Total rows out (rows × loops).
+ */
+total_rows: number | null, 
+/**
+ * Actual ÷ estimated rows (> 1: under-estimated, < 1: over-estimated).
+ */
+estimate_ratio: number | null, 
+/**
+ * max(ratio, 1/ratio): how many times off the estimate was.
+ */
+misestimate: number | null, 
+/**
+ * Indices into `Plan::findings` about this node.
+ */
+findings: Array<number>, };
+
+export type Buffers = { shared_hit: number, shared_read: number, shared_dirtied: number, shared_written: number, local_hit: number, local_read: number, local_dirtied: number, local_written: number, temp_read: number, temp_written: number, };
+
+export type Trigger = { name: string, relation: string | null, constraint: string | null, time_ms: number, calls: number, };
+
+export type Jit = { functions: number, generation_ms: number, inlining_ms: number, optimization_ms: number, emission_ms: number, total_ms: number, 
+/**
+ * "Inlining true, Optimization true, …"
+ */
+options: string, };
+
+export type Summary = { node_count: number, max_depth: number, 
+/**
+ * Execution time if known, else the root's inclusive time.
+ */
+total_ms: number | null, total_cost: number, buffers: Buffers, trigger_ms: number, 
+/**
+ * The largest misestimate factor in the plan.
+ */
+worst_misestimate: number | null, 
+/**
+ * Node ids, hottest first by exclusive time (at most 10).
+ */
+hottest: Array<number>, };
+
+export type PlanFormat = "json" | "text";
+
+export type Finding = { kind: FindingKind, severity: Severity, 
+/**
+ * The node it is about; None for plan-wide findings (JIT, triggers).
+ */
+node: number | null, 
+/**
+ * A short headline: "Seq Scan on visits removes 99.9 % of the rows it reads".
+ */
+title: string, 
+/**
+ * What is happening, in plain words, with the plan's own numbers.
+ */
+detail: string, 
+/**
+ * What to try.
+ */
+fix: string, };
+
+export type FindingKind = "slow_node" | "bad_estimate" | "seq_scan_selective_filter" | "nested_loop_large_outer" | "sort_spill" | "hash_spill" | "lossy_bitmap" | "heap_fetches" | "missing_parallelism" | "workers_not_launched" | "stale_statistics" | "slow_triggers" | "jit_overhead";
+
+export type Severity = "info" | "warning" | "critical";
+
+export type Comparison = { a: SideSummary, b: SideSummary, 
+/**
+ * In A's order, with B-only nodes after A's.
+ */
+pairs: Array<NodePair>, 
+/**
+ * A's time ÷ B's time: above 1, B is faster.
+ */
+speedup: number | null, 
+/**
+ * One sentence: "B is 14.2× faster (812 ms → 57 ms); Seq Scan on visits became Index Scan…".
+ */
+verdict: string, };
+
+export type SideSummary = { total_ms: number | null, planning_ms: number | null, total_cost: number, node_count: number, shared_blocks: number, temp_blocks: number, findings: number, };
+
+export type NodePair = { a: number | null, b: number | null, 
+/**
+ * The label of A's node, or B's when only B has it.
+ */
+label: string, 
+/**
+ * B's label when it differs from A's (the operation changed).
+ */
+b_label: string | null, a_ms: number | null, b_ms: number | null, a_rows: number | null, b_rows: number | null, a_blocks: number, b_blocks: number, a_cost: number | null, b_cost: number | null, 
+/**
+ * b_ms − a_ms (exclusive time).
+ */
+delta_ms: number | null, depth: number, };
+
+export type ExplainOptions = { analyze: boolean, buffers: boolean, verbose: boolean, settings: boolean, wal: boolean, 
+/**
+ * Per-node timing with ANALYZE (on unless turned off; off lowers the overhead).
+ */
+timing?: boolean, 
+/**
+ * Cost estimates (on unless turned off).
+ */
+costs?: boolean, };
+
+export type StatementKind = "read" | "write" | "ddl";
+
+export type PlanReport = { 
+/**
+ * The environment it ran on; None for a pasted plan.
+ */
+env: string | null, sql: string | null, options: ExplainOptions | null, kind: StatementKind | null, 
+/**
+ * The statement ran (ANALYZE) and its transaction was rolled back.
+ */
+rolled_back: boolean, 
+/**
+ * How the plan was obtained: "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)", "generic plan", …
+ */
+method: string, 
+/**
+ * EXPLAIN's output as the server gave it (JSON for PostgreSQL).
+ */
+raw: string, plan: Plan, 
+/**
+ * Things the reader should know: "ran in a rolled-back transaction", "parameters bound …".
+ */
+notes: Array<string>, };
+
+export type IndexReport = { env: string, 
+/**
+ * When the statistics the usage figures count from were reset (unix ms), if known.
+ */
+stats_since_ms: number | null, index_count: number, total_index_bytes: number, findings: Array<IndexFinding>, seq_scan_tables: Array<SeqScanTable>, };
+
+export type IndexFinding = { issue: IndexIssue, schema: string, table: string, index: string, definition: string, size_bytes: number, table_bytes: number, scans: number, 
+/**
+ * The other index, for duplicates and overlaps.
+ */
+other: string | null, detail: string, 
+/**
+ * The statement that fixes it (to review, never run by dbdeck).
+ */
+fix: string, };
+
+export type IndexIssue = "unused" | "duplicate" | "overlapping" | "invalid" | "larger_than_table";
+
+export type SeqScanTable = { schema: string, table: string, seq_scans: number, seq_rows_read: number, index_scans: number, live_rows: number, size_bytes: number, 
+/**
+ * Rows read per sequential scan.
+ */
+rows_per_scan: number, };
+
+export type IndexAdvice = { env: string, sql: string, cost_before: number, 
+/**
+ * Whether HypoPG was available for the checks.
+ */
+hypopg: boolean, candidates: Array<IndexCandidate>, 
+/**
+ * The plan the advice was drawn from (EXPLAIN without ANALYZE).
+ */
+plan: Plan, notes: Array<string>, };
+
+export type IndexCandidate = { schema: string | null, table: string, columns: Array<string>, 
+/**
+ * Why: "filter of Seq Scan on visits (removes 99.9 % of rows)".
+ */
+reason: string, 
+/**
+ * The statement to build it, to review and run yourself.
+ */
+ddl: string, validation: Validation, 
+/**
+ * The planner chose the index when it was available.
+ */
+used: boolean | null, cost_before: number, cost_after: number | null, 
+/**
+ * (before − after) ÷ before, in %.
+ */
+improvement_pct: number | null, note: string | null, };
+
+export type Validation = "hypopg" | "transaction" | "not_validated";
