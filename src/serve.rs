@@ -68,10 +68,18 @@ pub async fn start(api: Api, bind: SocketAddr) -> std::io::Result<Server> {
     Ok(Server { addr, token, handle })
 }
 
+/// The largest API request accepted.
+pub const MAX_BODY: usize = 128 * 1024 * 1024;
+
 pub fn router(api: Api, token: String) -> Router {
     let state = AppState { api, token };
     Router::new()
-        .route("/api/call", post(call))
+        // Pasted plans are big (a 10,000-node EXPLAIN ANALYZE in JSON is tens of MiB); axum's
+        // default 2 MiB body limit would refuse them. The server only listens on loopback.
+        .route(
+            "/api/call",
+            post(call).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)),
+        )
         .route("/api/events", get(events))
         .fallback(get(asset))
         .with_state(state)

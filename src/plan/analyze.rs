@@ -68,8 +68,9 @@ pub fn analyse(plan: &mut Plan) {
     times(plan);
     estimates(plan);
     let mut findings = Vec::new();
+    let ctx = Context::of(plan);
     for n in &plan.nodes {
-        node_findings(plan, n, &mut findings);
+        node_findings(plan, n, &ctx, &mut findings);
     }
     plan_findings(plan, &mut findings);
     // Worst first; within a severity, the plan's order.
@@ -86,30 +87,19 @@ pub fn analyse(plan: &mut Plan) {
     plan.summary = summary(plan);
 }
 
-/// The number of processes that share a node's loops: the leader plus the workers launched by the
-/// nearest Gather above it (1 outside parallel sections).
-fn parallel_share(plan: &Plan, node: &Node) -> f64 {
-    let mut p = node.parent;
-    while let Some(id) = p {
-        let n = &plan.nodes[id as usize];
-        if n.node_type == "Gather" || n.node_type == "Gather Merge" {
-            let launched = n.workers_launched.unwrap_or(0.0);
-            let leader = if n.field_str("Single Copy") == Some("true")
-                || n.fields.get("Single Copy") == Some(&serde_json::Value::Bool(true))
-            {
-                0.0
-            } else {
-                1.0
-            };
-            return (launched + leader).max(1.0);
-        }
-        p = n.parent;
+/// For a Gather or Gather Merge: the processes sharing its children's loops — the workers
+/// launched, plus the leader unless it only gathers (Single Copy). None for other nodes.
+fn gather_share(n: &Node) -> Option<f64> {
+    if n.node_type != "Gather" && n.node_type != "Gather Merge" {
+        return None;
     }
-    1.0
+    let launched = n.workers_launched.unwrap_or(0.0);
+    let single_copy = n.fields.get("Single Copy") == Some(&serde_json::Value::Bool(true));
+    Some((launched + if single_copy { 0.0 } else { 1.0 }).max(1.0))
 }
 
 fn times(plan: &mut Plan) {
-    let shares: Vec<f64> = plan.nodes.iter().map(|n| parallel_share(plan, n)).collect();
+    let shares = Context::of(plan).share;
     for (n, share) in plan.nodes.iter_mut().zip(&shares) {
         let loops = n.loops.unwrap_or(1.0);
         n.inclusive_ms = n.actual_total_ms.map(|t| {
@@ -265,7 +255,44 @@ pub fn filter_columns(expr: &str) -> Vec<String> {
     cols
 }
 
-fn node_findings(plan: &Plan, n: &Node, out: &mut Vec<Finding>) {
+/// Facts about each node's place in the tree, computed in one pass (parents come before
+/// children in pre-order), so no check walks up the tree per node.
+struct Context {
+    timed_nodes: usize,
+    /// Processes sharing the node's loops: from the nearest Gather above (see [`gather_share`]), else 1.
+    share: Vec<f64>,
+    /// A Limit above it: the node may have stopped early.
+    under_limit: Vec<bool>,
+}
+
+impl Context {
+    fn of(plan: &Plan) -> Context {
+        let mut share = Vec::with_capacity(plan.nodes.len());
+        let mut under_limit = Vec::with_capacity(plan.nodes.len());
+        for n in &plan.nodes {
+            match n.parent {
+                None => {
+                    share.push(1.0);
+                    under_limit.push(false);
+                }
+                Some(p) => {
+                    let p = p as usize;
+                    let parent = &plan.nodes[p];
+                    share.push(gather_share(parent).unwrap_or(share[p]));
+                    under_limit.push(under_limit[p] || parent.node_type == "Limit");
+                }
+            }
+        }
+        Context {
+            timed_nodes: plan.nodes.iter().filter(|x| x.exclusive_ms.is_some()).count(),
+            share,
+            under_limit,
+        }
+    }
+}
+
+fn node_findings(plan: &Plan, n: &Node, ctx: &Context, out: &mut Vec<Finding>) {
+    let timed_nodes = ctx.timed_nodes;
     let id = Some(n.id);
     let loops = n.loops.unwrap_or(1.0);
     let mut push = |kind, severity, title: String, detail: String, fix: String| {
@@ -279,9 +306,11 @@ fn node_findings(plan: &Plan, n: &Node, out: &mut Vec<Finding>) {
         })
     };
 
-    // Slow node: a large share of the execution spent here.
+    // Slow node: a large share of the execution spent here (meaningless with one timed node,
+    // as in SQLite plans timed as a whole).
     if let (Some(pct), Some(ms)) = (n.exclusive_pct, n.exclusive_ms)
         && pct > 10.0
+        && timed_nodes > 1
     {
         let severity = if pct > 90.0 {
             Severity::Critical
@@ -303,7 +332,7 @@ fn node_findings(plan: &Plan, n: &Node, out: &mut Vec<Finding>) {
     }
 
     // Bad estimate. Under a Limit a node stops early, so fewer rows than estimated is expected.
-    let under_limit = ancestors(plan, n).any(|a| a.node_type == "Limit");
+    let under_limit = ctx.under_limit[n.id as usize];
     if let (Some(m), Some(ratio), Some(rows)) = (n.misestimate, n.estimate_ratio, n.total_rows)
         && m > 10.0
         && !(ratio < 1.0 && under_limit)
@@ -563,7 +592,7 @@ fn node_findings(plan: &Plan, n: &Node, out: &mut Vec<Finding>) {
     }
 
     // A big serial scan where parallelism could help.
-    if n.node_type == "Seq Scan" && !n.parallel_aware && parallel_share(plan, n) <= 1.0 {
+    if n.node_type == "Seq Scan" && !n.parallel_aware && ctx.share[n.id as usize] <= 1.0 {
         let read = n.total_rows.unwrap_or(n.plan_rows) + n.rows_removed_by_filter.unwrap_or(0.0) * loops;
         if read >= 1_000_000.0 && loops <= 1.0 {
             let disabled = plan
@@ -583,12 +612,6 @@ fn node_findings(plan: &Plan, n: &Node, out: &mut Vec<Finding>) {
             );
         }
     }
-}
-
-fn ancestors<'a>(plan: &'a Plan, n: &Node) -> impl Iterator<Item = &'a Node> {
-    std::iter::successors(n.parent.map(|p| &plan.nodes[p as usize]), |a| {
-        a.parent.map(|p| &plan.nodes[p as usize])
-    })
 }
 
 fn plan_findings(plan: &Plan, out: &mut Vec<Finding>) {

@@ -597,7 +597,7 @@ async fn check_hypopg(
     .await;
     let _ = tx.rollback().await;
     let (plan, name) = result.map_err(pg)?;
-    cost_and_use(&plan, &name)
+    cost_and_use(plan, &name)
 }
 
 /// (cost after, index used) by building the index in a transaction that is rolled back.
@@ -628,10 +628,10 @@ async fn check_in_transaction(
     let rollback = tx.rollback().await;
     let plan = result.map_err(pg)?;
     rollback.map_err(pg)?;
-    cost_and_use(&plan, &name)
+    cost_and_use(plan, &name)
 }
 
-fn cost_and_use(plan: &serde_json::Value, index: &str) -> Result<(f64, bool), ApiError> {
+fn cost_and_use(plan: serde_json::Value, index: &str) -> Result<(f64, bool), ApiError> {
     let p = super::from_json(plan, PlanFormat::Json)?;
     let used = p
         .nodes

@@ -332,7 +332,7 @@ fn parse_here(input: &str) -> Result<Plan, ParseError> {
     } else {
         (text::to_json(&cleaned)?, PlanFormat::Text)
     };
-    let mut plan = from_json(&value, format)?;
+    let mut plan = from_json(value, format)?;
     analyze::analyse(&mut plan);
     Ok(plan)
 }
@@ -452,32 +452,32 @@ pub(crate) fn num(v: Option<&Value>) -> Option<f64> {
 }
 
 /// Build a [`Plan`] from PostgreSQL's FORMAT JSON shape: `[{"Plan": {...}, "Planning Time": …}]`.
-pub fn from_json(v: &Value, format: PlanFormat) -> Result<Plan, ParseError> {
+pub fn from_json(v: Value, format: PlanFormat) -> Result<Plan, ParseError> {
     let top = match v {
-        Value::Array(a) => match a.first() {
+        Value::Array(a) => match a.into_iter().next() {
             Some(first) => first,
             None => return Err(ParseError::new("the JSON is an empty list; expected [{\"Plan\": …}]")),
         },
-        Value::Object(o) if o.contains_key("QUERY PLAN") => {
-            return from_json(&o["QUERY PLAN"], format);
+        Value::Object(mut o) if o.contains_key("QUERY PLAN") => {
+            return from_json(o.remove("QUERY PLAN").unwrap_or(Value::Null), format);
         }
-        Value::Object(_) => v,
+        v @ Value::Object(_) => v,
         _ => {
             return Err(ParseError::new(
                 "expected EXPLAIN's JSON: a list holding an object with a \"Plan\" key",
             ));
         }
     };
-    let Some(top) = top.as_object() else {
+    let Value::Object(mut top) = top else {
         return Err(ParseError::new(
             "expected an object with a \"Plan\" key inside the list",
         ));
     };
-    let root = match top.get("Plan") {
+    let root = match top.remove("Plan") {
         Some(Value::Object(p)) => p,
         Some(_) => return Err(ParseError::new("\"Plan\" must be an object")),
         // A bare node ({"Node Type": …}) is accepted too.
-        None if top.contains_key("Node Type") => top,
+        None if top.contains_key("Node Type") => std::mem::take(&mut top),
         None => {
             return Err(ParseError::new(
                 "no \"Plan\" key: this JSON is not EXPLAIN output (run EXPLAIN (FORMAT JSON) …)",
@@ -485,34 +485,39 @@ pub fn from_json(v: &Value, format: PlanFormat) -> Result<Plan, ParseError> {
         }
     };
     let mut nodes: Vec<Node> = Vec::new();
-    // Iterative pre-order walk: (json node, parent id, depth).
-    let mut stack: Vec<(&Map<String, Value>, Option<u32>, u32)> = vec![(root, None, 0)];
-    while let Some((obj, parent, depth)) = stack.pop() {
+    // Iterative pre-order walk that takes the JSON apart as it goes: no clones, and no
+    // recursive drop of a deep tree.
+    let mut stack: Vec<(Map<String, Value>, Option<u32>, u32)> = vec![(root, None, 0)];
+    while let Some((mut obj, parent, depth)) = stack.pop() {
         if depth as usize > MAX_DEPTH {
             return Err(ParseError::new(format!(
                 "the plan is nested deeper than {MAX_DEPTH} levels"
             )));
         }
         let id = nodes.len() as u32;
+        let kids = obj.remove("Plans");
         let node = build_node(obj, id, parent, depth)?;
         if let Some(p) = parent {
             nodes[p as usize].children.push(id);
         }
         nodes.push(node);
-        if let Some(children) = obj.get("Plans") {
-            let Some(children) = children.as_array() else {
+        match kids {
+            None => {}
+            Some(Value::Array(children)) => {
+                for c in children.into_iter().rev() {
+                    let Value::Object(c) = c else {
+                        return Err(ParseError::new(format!(
+                            "node {id}: every entry of \"Plans\" must be an object"
+                        )));
+                    };
+                    stack.push((c, Some(id), depth + 1));
+                }
+            }
+            Some(_) => {
                 return Err(ParseError::new(format!(
                     "node {id} ({}): \"Plans\" must be a list",
                     nodes[id as usize].node_type
                 )));
-            };
-            for c in children.iter().rev() {
-                let Some(c) = c.as_object() else {
-                    return Err(ParseError::new(format!(
-                        "node {id}: every entry of \"Plans\" must be an object"
-                    )));
-                };
-                stack.push((c, Some(id), depth + 1));
             }
         }
     }
@@ -590,14 +595,13 @@ pub fn from_json(v: &Value, format: PlanFormat) -> Result<Plan, ParseError> {
     })
 }
 
-fn build_node(obj: &Map<String, Value>, id: u32, parent: Option<u32>, depth: u32) -> Result<Node, ParseError> {
+fn build_node(fields: Map<String, Value>, id: u32, parent: Option<u32>, depth: u32) -> Result<Node, ParseError> {
+    let obj = &fields;
     let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
     let n = |k: &str| num(obj.get(k));
     let Some(node_type) = s("Node Type") else {
         return Err(ParseError::new(format!("node {id} has no \"Node Type\"")));
     };
-    let mut fields = obj.clone();
-    fields.remove("Plans");
     let loops = n("Actual Loops");
     let node = Node {
         id,
@@ -633,7 +637,7 @@ fn build_node(obj: &Map<String, Value>, id: u32, parent: Option<u32>, depth: u32
         buffers: Buffers::from_fields(obj),
         io_read_ms: n("I/O Read Time").or_else(|| n("Shared I/O Read Time")),
         io_write_ms: n("I/O Write Time").or_else(|| n("Shared I/O Write Time")),
-        fields,
+        fields: Map::new(),
         inclusive_ms: None,
         exclusive_ms: None,
         exclusive_pct: None,
@@ -645,6 +649,7 @@ fn build_node(obj: &Map<String, Value>, id: u32, parent: Option<u32>, depth: u32
         node_type,
     };
     let mut node = node;
+    node.fields = fields;
     node.label = label(&node);
     Ok(node)
 }

@@ -381,7 +381,7 @@ pub async fn explain_pg(
     rollback.map_err(|e| crate::probe::classify_pg(e, target))?;
 
     let raw_text = serde_json::to_string_pretty(&raw).unwrap_or_default();
-    let mut plan = super::from_json(&raw, PlanFormat::Json)?;
+    let mut plan = super::from_json(raw, PlanFormat::Json)?;
     plan.query = Some(stmt.to_string());
     super::analyze::analyse(&mut plan);
     if options.analyze {
@@ -596,7 +596,7 @@ pub fn sqlite_plan(entries: &[(i64, i64, String)], stmt: &str, execution_ms: Opt
         v = serde_json::Value::Object(root);
     }
     let top = serde_json::json!([{ "Plan": v, "Execution Time": execution_ms, "Query Text": stmt }]);
-    let mut plan = super::from_json(&top, PlanFormat::Json).unwrap_or_else(|e| unreachable!("built here: {e}"));
+    let mut plan = super::from_json(top, PlanFormat::Json).unwrap_or_else(|e| unreachable!("built here: {e}"));
     for n in &mut plan.nodes {
         if let Some(d) = n.field_str("Detail") {
             n.label = d.to_string();
