@@ -139,9 +139,12 @@ export function pct(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} %`;
 }
 
-/** A count with the reader's digit grouping: 8,000. */
+const NUMBER = new Intl.NumberFormat();
+
+/** A count with the reader's digit grouping: 8,000. (One formatter, made once: tables of
+ *  thousands of rows call this on every scroll.) */
 export function num(v: number | null | undefined): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString();
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : NUMBER.format(v);
 }
 
 /** Large counts short: 950, 12.4 thousand, 1.2 million, 2.1 billion. */

@@ -5,12 +5,13 @@
 import type { AppInfo, EnvSummary, HealthSample } from '../bindings/api';
 import { Api, ApiCallError, pickBackend, toApiCallError, type Event, type LinkState } from './backend';
 
-export type Route = 'overview' | 'dashboard' | 'environments' | 'audit';
+export type Route = 'overview' | 'dashboard' | 'plans' | 'environments' | 'audit';
 export const ROUTES: { id: Route; label: string; key: string }[] = [
   { id: 'overview', label: 'Overview', key: '1' },
   { id: 'dashboard', label: 'Dashboard', key: '2' },
-  { id: 'environments', label: 'Environments', key: '3' },
-  { id: 'audit', label: 'Audit', key: '4' },
+  { id: 'plans', label: 'Plans', key: '3' },
+  { id: 'environments', label: 'Environments', key: '4' },
+  { id: 'audit', label: 'Audit', key: '5' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -57,7 +58,9 @@ class AppState {
   now = $state(Date.now());
   paletteOpen = $state(false);
   /** An action a view should start when it opens (from the palette or an empty state). */
-  pending = $state<'add' | 'import' | 'export' | 'verify' | null>(null);
+  pending = $state<'add' | 'import' | 'export' | 'verify' | 'plan-explain' | 'plan-paste' | 'plan-indexes' | null>(null);
+  /** A statement another page asked the Plans page to explain (the Dashboard's "Explain"). */
+  planDraft = $state<{ sql: string; env: string | null } | null>(null);
 
   private healthListeners = new Set<(s: HealthSample) => void>();
   private eventListeners = new Set<(e: Event) => void>();
@@ -169,6 +172,17 @@ class AppState {
       return p;
     }
     return null;
+  }
+
+  /** Open the Plans page in Explain mode with `sql` filled in (its $n parameters ask for values). */
+  explainStatement(sql: string, env: string | null = this.selected) {
+    this.planDraft = { sql, env };
+    this.go('plans');
+  }
+  takePlanDraft(): AppState['planDraft'] {
+    const d = this.planDraft;
+    this.planDraft = null;
+    return d;
   }
 
   /** Make `name` current and show its dashboard. */

@@ -11,13 +11,18 @@ import type {
   EnvInput,
   EnvSummary,
   Environment,
+  ExplainOptions,
   HealthSample,
   History,
   ImportReport,
+  IndexAdvice,
+  IndexReport,
   Metric,
   MetricInfo,
   PgBouncerCommand,
   PgBouncerStatus,
+  PlanComparison,
+  PlanReport,
   PoolAdvice,
   PoolMetrics,
   RedisStats,
@@ -162,6 +167,44 @@ export class Api {
   /** The environment's pool profile as settings for an application's driver. */
   async poolSettings(name: string, format: 'sqlalchemy' | 'hikaricp' | 'pgx' | 'sqlx'): Promise<string> {
     return (await this.expect({ op: 'pool_settings', name, format }, 'text')).text;
+  }
+  /** EXPLAIN a statement on `name`'s primary. With ANALYZE it runs (rolled back); on prod
+   *  `confirm` is the environment's name. `params` are values for $1…$n, in order. */
+  explain(
+    name: string,
+    sql: string,
+    options: ExplainOptions,
+    opts: { params?: string[]; timeoutS?: number; confirm?: string } = {},
+  ): Promise<PlanReport> {
+    const req: Request = { op: 'explain', name, sql, options };
+    if (opts.params?.length) req.params = opts.params;
+    if (opts.timeoutS) req.timeout_s = Math.round(opts.timeoutS);
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    return this.expect(req, 'plan');
+  }
+  /** Read pasted EXPLAIN output (JSON or text) and analyse it. */
+  planAnalyze(text: string): Promise<PlanReport> {
+    return this.expect({ op: 'plan_analyze', text }, 'plan');
+  }
+  /** Two plans of the same statement, node by node, with a verdict. */
+  planCompare(a: string, b: string): Promise<PlanComparison> {
+    return this.expect({ op: 'plan_compare', a, b }, 'plan_comparison');
+  }
+  /** A self-contained HTML page of the plan, to save or share. */
+  async planHtml(text: string, title?: string): Promise<string> {
+    const req: Request = { op: 'plan_html', text };
+    if (title) req.title = title;
+    return (await this.expect(req, 'text')).text;
+  }
+  /** Index health of a PostgreSQL environment: unused, duplicate, invalid indexes; seq-scanned tables. */
+  indexes(name: string): Promise<IndexReport> {
+    return this.expect({ op: 'indexes', name }, 'indexes');
+  }
+  /** Candidate indexes for one statement, checked with the planner (HypoPG or a rolled-back build). */
+  indexAdvice(name: string, sql: string, timeoutS?: number): Promise<IndexAdvice> {
+    const req: Request = { op: 'index_advice', name, sql };
+    if (timeoutS) req.timeout_s = Math.round(timeoutS);
+    return this.expect(req, 'index_advice');
   }
   auditList(opts: { env?: string; limit?: number; beforeId?: number } = {}): Promise<AuditRecord[]> {
     const req: Request = { op: 'audit_list' };

@@ -57,6 +57,17 @@ export class HttpBackend implements Backend {
       );
     }
     if (res.status === 401) this.onUnauthorized();
+    if (res.status === 413) {
+      // The web server refuses bodies above its limit before dbdeck sees them (plain text, not JSON).
+      throw new ApiCallError(
+        {
+          code: 'invalid_input',
+          message: 'the request is larger than `dbdeck serve` accepts (about 2 MiB), so it was not sent to dbdeck',
+          hint: 'for a very large plan, paste it compact (EXPLAIN (FORMAT JSON) without indentation), or read it with the CLI: dbdeck plan analyze FILE',
+        },
+        req.op,
+      );
+    }
     let body: unknown;
     try {
       body = await res.json();
