@@ -84,14 +84,16 @@ fn step(n: &Node) -> String {
     format!("{}|{}", n.node_type, target(n))
 }
 
-fn paths(p: &Plan) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(p.nodes.len());
+/// A hash of each node's path from the root (its steps and its parent's path), so matching by
+/// path costs one number per node rather than a string as long as the tree is deep.
+fn paths(p: &Plan) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut out: Vec<u64> = Vec::with_capacity(p.nodes.len());
     for n in &p.nodes {
-        let path = match n.parent {
-            Some(par) => format!("{}/{}", out[par as usize], step(n)),
-            None => step(n),
-        };
-        out.push(path);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        n.parent.map(|par| out[par as usize]).hash(&mut h);
+        step(n).hash(&mut h);
+        out.push(h.finish());
     }
     out
 }
@@ -102,12 +104,12 @@ pub fn compare(a: &Plan, b: &Plan) -> Comparison {
 
     // Pass 1: same path. Several nodes can share one (Append members); take them in order.
     let (pa, pb) = (paths(a), paths(b));
-    let mut by_path: HashMap<&str, Vec<u32>> = HashMap::new();
+    let mut by_path: HashMap<u64, Vec<u32>> = HashMap::new();
     for (i, p) in pb.iter().enumerate().rev() {
-        by_path.entry(p.as_str()).or_default().push(i as u32);
+        by_path.entry(*p).or_default().push(i as u32);
     }
     for (i, p) in pa.iter().enumerate() {
-        if let Some(list) = by_path.get_mut(p.as_str())
+        if let Some(list) = by_path.get_mut(p)
             && let Some(j) = list.pop()
         {
             a_to_b[i] = Some(j);
@@ -117,6 +119,11 @@ pub fn compare(a: &Plan, b: &Plan) -> Comparison {
     // Pass 2: same non-empty target. Pass 3: same node type.
     let keys: [fn(&Node) -> String; 2] = [target, |n| n.node_type.clone()];
     for key in keys {
+        // B's unmatched nodes by key, in plan order.
+        let mut free: HashMap<String, std::collections::VecDeque<u32>> = HashMap::new();
+        for bn in b.nodes.iter().filter(|bn| !b_taken[bn.id as usize]) {
+            free.entry(key(bn)).or_default().push_back(bn.id);
+        }
         for (i, an) in a.nodes.iter().enumerate() {
             if a_to_b[i].is_some() {
                 continue;
@@ -125,9 +132,9 @@ pub fn compare(a: &Plan, b: &Plan) -> Comparison {
             if k.is_empty() {
                 continue;
             }
-            if let Some(bn) = b.nodes.iter().find(|bn| !b_taken[bn.id as usize] && key(bn) == k) {
-                a_to_b[i] = Some(bn.id);
-                b_taken[bn.id as usize] = true;
+            if let Some(j) = free.get_mut(&k).and_then(|q| q.pop_front()) {
+                a_to_b[i] = Some(j);
+                b_taken[j as usize] = true;
             }
         }
     }
