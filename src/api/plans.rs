@@ -70,7 +70,7 @@ impl Api {
     }
 
     pub(super) async fn plan_analyze(&self, text: String) -> Result<Response, ApiError> {
-        let plan = parse_plan(text.clone()).await?;
+        let plan = parse_plan(text).await?;
         Ok(Response::Plan(Box::new(plan::run::PlanReport {
             env: None,
             sql: plan.query.clone(),
@@ -81,7 +81,8 @@ impl Api {
                 plan::PlanFormat::Json => "pasted plan (JSON)".into(),
                 plan::PlanFormat::Text => "pasted plan (text)".into(),
             },
-            raw: text,
+            // The caller has the text; echoing a 10,000-node plan back would add tens of MiB.
+            raw: String::new(),
             plan,
             notes: vec![],
         })))

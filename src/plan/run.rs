@@ -67,7 +67,8 @@ pub struct PlanReport {
     pub rolled_back: bool,
     /// How the plan was obtained: "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)", "generic plan", …
     pub method: String,
-    /// EXPLAIN's output as the server gave it (JSON for PostgreSQL).
+    /// EXPLAIN's output as the server gave it (JSON for PostgreSQL). Empty for a pasted plan:
+    /// the caller already has that text.
     pub raw: String,
     pub plan: Plan,
     /// Things the reader should know: "ran in a rolled-back transaction", "parameters bound …".

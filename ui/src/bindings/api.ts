@@ -653,7 +653,8 @@ rolled_back: boolean,
  */
 method: string, 
 /**
- * EXPLAIN's output as the server gave it (JSON for PostgreSQL).
+ * EXPLAIN's output as the server gave it (JSON for PostgreSQL). Empty for a pasted plan:
+ * the caller already has that text.
  */
 raw: string, plan: Plan, 
 /**

@@ -183,8 +183,10 @@ export class Api {
     return this.expect(req, 'plan');
   }
   /** Read pasted EXPLAIN output (JSON or text) and analyse it. */
-  planAnalyze(text: string): Promise<PlanReport> {
-    return this.expect({ op: 'plan_analyze', text }, 'plan');
+  /** The server does not echo a pasted plan back (it can be tens of MiB): `raw` is filled in here. */
+  async planAnalyze(text: string): Promise<PlanReport> {
+    const report: PlanReport = await this.expect({ op: 'plan_analyze', text }, 'plan');
+    return { ...report, raw: text };
   }
   /** Two plans of the same statement, node by node, with a verdict. */
   planCompare(a: string, b: string): Promise<PlanComparison> {
