@@ -295,6 +295,12 @@ fn bad_input_is_named_with_its_position() {
         e.message.contains("expected a plan node") || e.message.contains("cannot read"),
         "{e}"
     );
+    // Found by fuzzing: a "Workers:" detail line, then per-worker lines, once panicked.
+    let p = parse(
+        "Gather  (cost=1.00..2.00 rows=1 width=4)\n  Workers: shared hit=1\n  Worker 0:  actual time=1.0..2.0 rows=1 loops=1\n    Buffers: shared hit=1\n",
+    )
+    .unwrap();
+    assert_eq!(p.nodes[0].fields["Workers"].as_array().map(Vec::len), Some(1));
     // Text mode: junk after the plan is named with its line.
     let e = parse("Result  (cost=0.00..0.01 rows=1 width=4)\nwhat is this").unwrap_err();
     assert_eq!(e.line, Some(2), "{e}");

@@ -196,7 +196,13 @@ pub fn to_json(input: &str) -> Result<Value, ParseError> {
                 .fields
                 .entry("Workers")
                 .or_insert_with(|| Value::Array(vec![]));
-            let Value::Array(ws) = workers else { unreachable!() };
+            // A stray "Workers: …" detail line may have put text there first (found by fuzzing).
+            if !workers.is_array() {
+                *workers = Value::Array(vec![]);
+            }
+            let Value::Array(ws) = workers else {
+                return Err(ParseError::at(lineno, "cannot read the worker lines of this node"));
+            };
             let mut w = Map::new();
             w.insert("Worker Number".into(), json!(n));
             let after = after.trim();
