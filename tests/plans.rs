@@ -28,6 +28,18 @@ fn cluster() -> PgCluster {
     pg
 }
 
+/// A data directory with the cluster registered twice: `shop` (dev) and `live` (prod).
+fn shop_and_live(pg: &PgCluster) -> DataDir {
+    let d = DataDir::new();
+    assert!(d.run(&["env", "add", "shop", "--url", &pg.url()]).status.success());
+    assert!(
+        d.run(&["env", "add", "live", "--kind", "prod", "--url", &pg.url()])
+            .status
+            .success()
+    );
+    d
+}
+
 fn hypopg_available() -> bool {
     std::path::Path::new("/usr/share/postgresql/15/extension/hypopg.control").exists()
 }
@@ -85,13 +97,7 @@ fn explain_analyze_of_a_write_changes_nothing_and_is_audited() {
 #[test]
 fn explain_refuses_what_it_cannot_run_safely() {
     let pg = cluster();
-    let d = DataDir::new();
-    assert!(d.run(&["env", "add", "shop", "--url", &pg.url()]).status.success());
-    assert!(
-        d.run(&["env", "add", "live", "--kind", "prod", "--url", &pg.url()])
-            .status
-            .success()
-    );
+    let d = shop_and_live(&pg);
 
     // DDL is never ANALYZEd.
     let out = d.run(&["explain", "--env", "shop", "--analyze", "CREATE TABLE x AS SELECT 1"]);
@@ -226,20 +232,7 @@ fn index_health_finds_unused_duplicate_overlapping_and_invalid() {
          CREATE TABLE dup (v int); INSERT INTO dup VALUES (1), (1);",
     );
     // A unique index built concurrently over duplicates fails and is left invalid.
-    let out = Command::new(format!("{PG_BIN}/psql"))
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-        ])
-        .args(["-c", "CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v)"])
-        .output()
-        .unwrap();
+    let out = pg.psql_output("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v)");
     assert!(!out.status.success(), "the build must fail");
     let d = DataDir::new();
     assert!(d.run(&["env", "add", "shop", "--url", &pg.url()]).status.success());
@@ -263,13 +256,7 @@ fn index_health_finds_unused_duplicate_overlapping_and_invalid() {
 #[test]
 fn index_advice_is_checked_by_the_planner_and_builds_nothing() {
     let pg = cluster();
-    let d = DataDir::new();
-    assert!(d.run(&["env", "add", "shop", "--url", &pg.url()]).status.success());
-    assert!(
-        d.run(&["env", "add", "live", "--kind", "prod", "--url", &pg.url()])
-            .status
-            .success()
-    );
+    let d = shop_and_live(&pg);
     let indexes_before = pg.psql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
     let sql = "SELECT * FROM orders WHERE status = 'refund' AND total > 400";
 

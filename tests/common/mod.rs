@@ -255,7 +255,18 @@ impl PgCluster {
 
     /// Run SQL through psql as the postgres user (trust clusters only).
     pub fn psql(&self, sql: &str) -> String {
-        let out = Command::new(format!("{PG_BIN}/psql"))
+        let out = self.psql_output(sql);
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout_of(&out)
+    }
+
+    /// Run SQL through psql and return how it went, for statements expected to fail.
+    pub fn psql_output(&self, sql: &str) -> Output {
+        Command::new(format!("{PG_BIN}/psql"))
             .args([
                 "-h",
                 "127.0.0.1",
@@ -270,13 +281,7 @@ impl PgCluster {
             ])
             .env("PGPASSWORD", &self.password)
             .output()
-            .expect("psql runs");
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout_of(&out)
+            .expect("psql runs")
     }
 
     pub fn url(&self) -> String {
