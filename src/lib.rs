@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod logging;
 pub mod metrics;
+pub mod migrate;
 pub mod observe;
 pub mod plan;
 pub mod pool;
