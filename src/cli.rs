@@ -150,6 +150,12 @@ pub enum Command {
     /// Read plans from files: analyse one, or compare two.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// Schema migrations (sqlx, Flyway or plain folders): status, plan, apply, rollback,
+    /// rollback test, repair, drift across environments.
+    #[command(subcommand)]
+    Migrate(crate::cli_migrate::MigrateCommand),
+    /// Lock-safety lint of SQL files or migration folders (exit 1 at --severity).
+    Lint(crate::cli_migrate::LintArgs),
     /// Index health: unused, duplicate, overlapping, invalid and oversized indexes, and tables
     /// read mostly by sequential scans.
     Indexes {
@@ -794,6 +800,16 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             b: read_file_arg(&b)?,
         },
         Command::Indexes { env } => Request::Indexes { name: env },
+        Command::Migrate(c) => {
+            let code = crate::cli_migrate::migrate(&api, cli.format, c).await;
+            api.store().close().await;
+            return code;
+        }
+        Command::Lint(a) => {
+            let code = crate::cli_migrate::lint_cmd(&api, cli.format, a).await;
+            api.store().close().await;
+            return code;
+        }
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -1226,6 +1242,12 @@ fn print(format: Format, resp: &Response) -> i32 {
         Response::PlanComparison(c) => crate::cli_plans::print_comparison(c),
         Response::Indexes(r) => crate::cli_plans::print_indexes(r),
         Response::IndexAdvice(a) => crate::cli_plans::print_advice(a),
+        r @ (Response::MigrationStatus(_)
+        | Response::MigrationPlan(_)
+        | Response::MigrationRun(_)
+        | Response::Drift(_)
+        | Response::RollbackTest(_)
+        | Response::Lint(_)) => crate::cli_migrate::print(r),
         Response::PoolAdvice(a) => {
             if a.apps.is_empty() {
                 println!(
@@ -1339,7 +1361,7 @@ fn exit_code(resp: &Response) -> i32 {
         Response::TestReport(r) if !r.ok => 1,
         Response::Verified(v) if !v.ok => 1,
         Response::Imported(r) if !r.problems.is_empty() => 1,
-        _ => 0,
+        r => crate::cli_migrate::exit_code(r),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     ServerError,
     Store,
     Unauthorized,
+    /// The target's state forbids it now: a migration lock held elsewhere, a modified or
+    /// failed migration not yet repaired.
+    Conflict,
     Internal,
 }
 
@@ -49,6 +52,7 @@ impl ErrorCode {
             ErrorCode::ServerError => "server_error",
             ErrorCode::Store => "store",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
         }
     }

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bench;
 pub mod chart;
 pub mod cli;
+pub mod cli_migrate;
 pub mod cli_plans;
 pub mod cli_views;
 pub mod demo;

@@ -497,6 +497,26 @@ pub fn app_settings(p: &PoolProfile, format: &str) -> Result<String, ApiError> {
     })
 }
 
+/// Connection options for one PostgreSQL endpoint of `env`, its password from the keychain.
+/// For work that needs a connection of its own (session settings, advisory locks).
+pub async fn pg_options(
+    env: &Environment,
+    role: &Role,
+    endpoint: &Endpoint,
+    keychain: &Keychain,
+    application: &str,
+) -> Result<PgConnectOptions, ApiError> {
+    let mut opts = PgConnectOptions::from_str(&endpoint.url)
+        .map_err(|e| ApiError::invalid(format!("{}: {e}", redact_url(&endpoint.url))))?
+        .application_name(application)
+        .disable_statement_logging();
+    if let Some(account) = &endpoint.secret {
+        let pw = keychain.require(account, &env.name, &role.to_string()).await?;
+        opts = opts.password(pw.expose());
+    }
+    Ok(opts)
+}
+
 /// Pools by (environment, role).
 type PoolMap = HashMap<(String, Role), Arc<EndpointPool>>;
 
@@ -585,14 +605,7 @@ async fn build(
         }
         (_, Role::Redis) => return Err(ApiError::invalid("Redis endpoints have no SQL pool")),
         _ => {
-            let mut opts = PgConnectOptions::from_str(&endpoint.url)
-                .map_err(|e| ApiError::invalid(format!("{}: {e}", redact_url(&endpoint.url))))?
-                .application_name("dbdeck")
-                .disable_statement_logging();
-            if let Some(account) = &endpoint.secret {
-                let pw = keychain.require(account, &env.name, &role.to_string()).await?;
-                opts = opts.password(pw.expose());
-            }
+            let opts = pg_options(env, role, endpoint, keychain, "dbdeck").await?;
             diagnose = Some(opts.clone());
             DbPool::Postgres(
                 PgPoolOptions::new()

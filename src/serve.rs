@@ -114,7 +114,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::AlreadyExists | ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::ConfirmationRequired => StatusCode::PRECONDITION_REQUIRED,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::AuthFailed

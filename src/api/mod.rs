@@ -4,6 +4,8 @@
 //! [`Api::audited`], which writes an intent before and an outcome after.
 
 pub mod bindings;
+mod migrate;
+pub use migrate::read_source;
 mod plans;
 mod types;
 
@@ -399,6 +401,72 @@ impl Api {
                     .await?,
             )),
             Request::AuditVerify => Ok(Response::Verified(self.inner.audit.verify().await?)),
+            Request::MigrateStatus { name, dir, format } => {
+                self.migrate_status(migrate::MigrateArgs { name, dir, format }).await
+            }
+            Request::MigratePlan { name, dir, format } => {
+                self.migrate_plan(migrate::MigrateArgs { name, dir, format }).await
+            }
+            Request::MigrateApply {
+                name,
+                dir,
+                format,
+                target,
+                dry_run,
+                lock_timeout_ms,
+                statement_timeout_s,
+                retries,
+                confirm,
+            } => {
+                let d = crate::migrate::run::ApplyOptions::default();
+                let o = crate::migrate::run::ApplyOptions {
+                    lock_timeout_ms: lock_timeout_ms.unwrap_or(d.lock_timeout_ms),
+                    statement_timeout_s: statement_timeout_s.unwrap_or(d.statement_timeout_s),
+                    retries: retries.unwrap_or(d.retries),
+                    target,
+                    ..d
+                };
+                self.migrate_apply(
+                    migrate::MigrateArgs { name, dir, format },
+                    o,
+                    dry_run.unwrap_or(false),
+                    confirm,
+                )
+                .await
+            }
+            Request::MigrateRollback {
+                name,
+                dir,
+                format,
+                steps,
+                to,
+                confirm,
+            } => {
+                let o = crate::migrate::run::ApplyOptions::default();
+                self.migrate_rollback(migrate::MigrateArgs { name, dir, format }, o, steps, to, confirm)
+                    .await
+            }
+            Request::MigrateRepair {
+                name,
+                dir,
+                format,
+                version,
+                confirm,
+            } => {
+                self.migrate_repair(migrate::MigrateArgs { name, dir, format }, version, confirm)
+                    .await
+            }
+            Request::MigrateDrift { dir, format, envs } => self.migrate_drift(dir, format, envs).await,
+            Request::MigrateTestRollback { name, dir, format } => {
+                self.migrate_test_rollback(migrate::MigrateArgs { name, dir, format })
+                    .await
+            }
+            Request::Lint {
+                sql,
+                file,
+                name,
+                in_transaction,
+            } => self.lint_sql(sql, file, name, in_transaction.unwrap_or(false)).await,
             Request::Snapshot { name } => {
                 let env = self.inner.store.get_env(&name).await?;
                 Ok(Response::Snapshot(self.snapshot(&env).await?))

@@ -14,6 +14,7 @@ use crate::bench::{BenchMode, BenchReport};
 use crate::env::{EnvInput, Environment, Role};
 use crate::error::ApiError;
 use crate::metrics::{History, Metric, MetricInfo};
+use crate::migrate::source::SourceFormat;
 use crate::observe::Snapshot;
 use crate::observe::pgbouncer::{PgBouncerCommand, PgBouncerStatus};
 use crate::observe::redis::RedisStats;
@@ -251,6 +252,112 @@ pub enum Request {
     },
     /// Walk the audit hash chain.
     AuditVerify,
+    /// A migration folder's status on one environment: applied, pending, modified, missing.
+    MigrateStatus {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+    },
+    /// The pending migrations with their SQL, each linted against the live target.
+    MigratePlan {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+    },
+    /// Apply the pending migrations one at a time (progress as `migration_progress` events);
+    /// `dry_run` tries them and rolls back (or uses a scratch copy of the schema).
+    MigrateApply {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+        /// Up to and including this version.
+        #[serde(default)]
+        #[ts(optional)]
+        target: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        dry_run: Option<bool>,
+        #[serde(default)]
+        #[ts(optional)]
+        lock_timeout_ms: Option<u64>,
+        #[serde(default)]
+        #[ts(optional)]
+        statement_timeout_s: Option<u64>,
+        #[serde(default)]
+        #[ts(optional)]
+        retries: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Run down/undo migrations, newest first: `steps` of them (default 1) or down to `to`.
+    MigrateRollback {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+        #[serde(default)]
+        #[ts(optional)]
+        steps: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        to: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Accept a modified migration's new checksum, or clear a failed one (audited).
+    MigrateRepair {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+        version: String,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
+    /// Versions × environments: who is behind, who diverged.
+    MigrateDrift {
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+        #[serde(default)]
+        #[ts(optional)]
+        envs: Option<Vec<String>>,
+    },
+    /// On a scratch database: apply all, dump, roll each back, apply again, dump, compare.
+    MigrateTestRollback {
+        name: String,
+        dir: String,
+        #[serde(default)]
+        #[ts(optional)]
+        format: Option<SourceFormat>,
+    },
+    /// Lock-safety lint of SQL; with `name`, weighed against that environment's tables,
+    /// sessions and replicas.
+    Lint {
+        sql: String,
+        #[serde(default)]
+        #[ts(optional)]
+        file: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        name: Option<String>,
+        /// The script runs inside a transaction its tool opens.
+        #[serde(default)]
+        #[ts(optional)]
+        in_transaction: Option<bool>,
+    },
 }
 
 /// What a call returns. Tagged by `kind`, with the value under `data`.
@@ -283,6 +390,12 @@ pub enum Response {
     PlanComparison(Box<PlanComparison>),
     Indexes(crate::plan::indexes::IndexReport),
     IndexAdvice(Box<crate::plan::indexes::IndexAdvice>),
+    MigrationStatus(Box<crate::migrate::MigrationOverview>),
+    MigrationPlan(Box<crate::migrate::MigrationPlan>),
+    MigrationRun(Box<crate::migrate::run::RunReport>),
+    Drift(crate::migrate::DriftMatrix),
+    RollbackTest(Box<crate::migrate::RollbackTest>),
+    Lint(Box<crate::migrate::lint::LintReport>),
     Done,
 }
 
@@ -364,5 +477,10 @@ pub enum Event {
         second: u32,
         seconds: u32,
         ops: u64,
+    },
+    /// A step of a running migration (apply, dry run, rollback, rollback test).
+    MigrationProgress {
+        env: String,
+        progress: crate::migrate::run::Progress,
     },
 }

@@ -446,9 +446,9 @@ fn decode_utf8(bytes: &[u8]) -> Result<String, String> {
     }
 }
 
-/// sqlx reads `-- no-transaction` on the first line as "run this outside a transaction".
+/// sqlx reads a file starting with `-- no-transaction` as "run this outside a transaction".
 fn sqlx_no_tx(sql: &str) -> bool {
-    sql.lines().next().is_some_and(|l| l.trim() == "-- no-transaction")
+    sql.starts_with("-- no-transaction")
 }
 
 /// Flyway's per-script `<script>.conf` with `executeInTransaction=false`.

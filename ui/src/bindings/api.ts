@@ -30,15 +30,23 @@ timeout_s?: number, confirm?: string, } | { "op": "plan_analyze", text: string, 
  * Check by building each real index in a rolled-back transaction even when HypoPG is
  * there (exact sizes and costs; locks the table against writes meanwhile). Never on prod.
  */
-build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" };
+build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" } | { "op": "migrate_status", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_plan", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_apply", name: string, dir: string, format?: SourceFormat, 
+/**
+ * Up to and including this version.
+ */
+target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", sql: string, file?: string, name?: string, 
+/**
+ * The script runs inside a transaction its tool opens.
+ */
+in_transaction?: boolean, };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": LintReport } | { "kind": "done" };
 
-export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, };
+export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, } | { "type": "migration_progress", env: string, progress: Progress, };
 
 export type ApiError = { code: ErrorCode, message: string, hint?: string, };
 
-export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "confirmation_required" | "keychain_unavailable" | "secret_missing" | "auth_failed" | "unknown_host" | "connection_refused" | "timeout" | "tls_failed" | "unreachable" | "server_error" | "store" | "unauthorized" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "already_exists" | "confirmation_required" | "keychain_unavailable" | "secret_missing" | "auth_failed" | "unknown_host" | "connection_refused" | "timeout" | "tls_failed" | "unreachable" | "server_error" | "store" | "unauthorized" | "conflict" | "internal";
 
 export type AppInfo = { version: string, data_dir: string, 
 /**
@@ -715,3 +723,165 @@ used: boolean | null, cost_before: number, cost_after: number | null,
 improvement_pct: number | null, note: string | null, };
 
 export type Validation = "hypopg" | "transaction" | "not_validated";
+
+export type MigrationOverview = { env: string, dir: string, format: SourceFormat, detected_from: string, problems: Array<SourceProblem>, status: Status, };
+
+export type MigrationPlan = { env: string, prod: boolean, overview: MigrationOverview, steps: Array<PlanStep>, 
+/**
+ * "transaction" when every step can be tried and rolled back in place, else "scratch
+ * database" (a copy of the target's schema that is dropped afterwards).
+ */
+dry_run_method: string, 
+/**
+ * The target's tables, sessions and replicas as the lint read them.
+ */
+live: LiveContext | null, };
+
+export type PlanStep = { version: string | null, description: string, file: string, sql: string, down_file: string | null, transactional: boolean, statements: number, lint: LintReport, };
+
+export type DriftMatrix = { dir: string, format: SourceFormat, columns: Array<DriftColumn>, rows: Array<DriftRow>, };
+
+export type DriftColumn = { env: string, kind: string, 
+/**
+ * None when the environment could not be read (then `error` says why).
+ */
+current: string | null, pending: number, modified: number, missing: number, failed: number, 
+/**
+ * "up to date", "behind by 3", "diverged: 2 modified", "unreachable".
+ */
+verdict: string, error: string | null, };
+
+export type DriftRow = { version: string | null, description: string, in_folder: boolean, 
+/**
+ * One state per column, in `columns` order ("applied", "pending", …, "?" unreadable).
+ */
+states: Array<string>, };
+
+export type RollbackTest = { env: string, scratch_database: string, ok: boolean, 
+/**
+ * Each phase: "apply all", "dump", "roll back 3 (add email)", "apply again", "dump again".
+ */
+phases: Array<TestPhase>, 
+/**
+ * Migrations without a down script.
+ */
+missing_down: Array<string>, 
+/**
+ * The first lines where the two schema dumps differ ("-" first, "+" after the round trip).
+ */
+diff: Array<string>, ms: number, };
+
+export type TestPhase = { name: string, ok: boolean, detail: string, ms: number, };
+
+export type SourceFormat = "sqlx" | "flyway" | "plain";
+
+export type SourceProblem = { path: string, message: string, };
+
+export type Checksum = { "kind": "sha384", "value": string } | { "kind": "crc32", "value": number } | { "kind": "sha256", "value": string };
+
+export type Status = { format: SourceFormat, table: string, 
+/**
+ * Versioned in version order (missing ones in their place), then repeatables.
+ */
+entries: Array<Entry>, applied: number, pending: number, modified: number, missing: number, failed: number, 
+/**
+ * The newest applied version.
+ */
+current: string | null, alembic_head: Array<string>, 
+/**
+ * Why applying would be refused now (modified or failed migrations), for the person.
+ */
+blockers: Array<string>, };
+
+export type Entry = { version: string | null, description: string, state: State, 
+/**
+ * The file, when the folder has it.
+ */
+file: string | null, has_down: boolean, installed_on: string | null, execution_ms: number | null, checksum_file: Checksum | null, checksum_applied: Checksum | null, };
+
+export type State = "applied" | "pending" | "modified" | "missing" | "failed" | "outdated" | "undone";
+
+export type RunReport = { kind: RunKind, format: SourceFormat, steps: Array<StepReport>, ok: boolean, ms: number, 
+/**
+ * The status read again after the run.
+ */
+after: Status | null, 
+/**
+ * Checks after the run, each "ok: …" or "FAILED: …".
+ */
+verify: Array<string>, };
+
+export type RunKind = "apply" | "dry_run" | "rollback";
+
+export type StepReport = { version: string | null, description: string, file: string, outcome: StepOutcome, transactional: boolean, statements: number, attempts: number, ms: number, failure: Failure | null, left_behind: Array<LeftBehind>, };
+
+export type StepOutcome = "applied" | "rolled_back" | "dry_run_ok" | "failed" | "not_run";
+
+export type Failure = { file: string, 
+/**
+ * 1-based; 0 when the whole script ran as one (SQLite).
+ */
+statement: number, line: number | null, column: number | null, message: string, sqlstate: string | null, 
+/**
+ * What state the database is in now, in words.
+ */
+state: string, };
+
+export type LeftBehind = { index: string, table: string, cleanup_sql: string, };
+
+export type Progress = { "phase": "migration", k: number, n: number, label: string, attempt: number, } | { "phase": "statement", k: number, i: number, count: number, excerpt: string, } | { "phase": "retry", k: number, attempt: number, wait_ms: number, reason: string, } | { "phase": "done", k: number, ok: boolean, ms: number, };
+
+export type LintReport = { file: string | null, statements: number, findings: Array<LintFinding>, notes: Array<LintNote>, 
+/**
+ * Findings suppressed by comments.
+ */
+suppressed: number, };
+
+export type LintFinding = { rule: string, severity: Severity, 
+/**
+ * 1-based.
+ */
+line: number, column: number, 
+/**
+ * Byte offset in the file.
+ */
+offset: number, 
+/**
+ * The statement's first line, shortened.
+ */
+statement: string, title: string, why: string, fix: string, table: string | null, impact: Impact, 
+/**
+ * What the live target said that changed the severity ("orders has 0 rows: the rewrite
+ * is instant"), when linted against an environment.
+ */
+context: string | null, };
+
+export type LintNote = { line: number, message: string, };
+
+export type Impact = "rewrite" | "scan" | "lock" | "breaks" | "style";
+
+export type LiveContext = { env: string, 
+/**
+ * Keyed by lower-case `name` and `schema.name`.
+ */
+tables: Record<string, TableFacts>, long_transactions: Array<LongTransaction>, 
+/**
+ * The most lagged replica's replay lag, when the primary reports it.
+ */
+replica_lag_s: number | null, lag_threshold_s: number, };
+
+export type TableFacts = { schema: string, name: string, 
+/**
+ * The planner's estimate (reltuples); None before the first ANALYZE.
+ */
+rows: number | null, 
+/**
+ * Table, indexes and TOAST.
+ */
+bytes: number, };
+
+export type LongTransaction = { pid: number, age_s: number, state: string, query: string, 
+/**
+ * Tables it holds a lock on, as `regclass` prints them.
+ */
+tables: Array<string>, };
