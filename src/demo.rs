@@ -119,6 +119,51 @@ const STATUS: &[&str] = &[
     "pending",
 ];
 
+/// The demo's migration folder (sqlx layout, SQLite dialect), next to its database.
+pub fn demo_migrations(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo-migrations")
+}
+
+/// Three reversible migrations against the demo shop, for trying the migration wizard with no
+/// server: written once, never overwritten (the person may edit them).
+const DEMO_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20261101090000_create_reviews.up.sql",
+        "-- Product reviews.\nCREATE TABLE reviews (\n    id INTEGER PRIMARY KEY,\n    product_id INTEGER NOT NULL REFERENCES products (id),\n    customer_id INTEGER NOT NULL REFERENCES customers (id),\n    stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),\n    body TEXT,\n    created_at TEXT NOT NULL\n);\n",
+    ),
+    ("20261101090000_create_reviews.down.sql", "DROP TABLE reviews;\n"),
+    (
+        "20261102090000_index_reviews_by_product.up.sql",
+        "CREATE INDEX reviews_product ON reviews (product_id, stars);\n",
+    ),
+    (
+        "20261102090000_index_reviews_by_product.down.sql",
+        "DROP INDEX reviews_product;\n",
+    ),
+    (
+        "20261103090000_add_customer_tier.up.sql",
+        "ALTER TABLE customers ADD COLUMN tier TEXT NOT NULL DEFAULT 'standard';\nUPDATE customers SET tier = 'gold' WHERE id % 17 = 0;\n",
+    ),
+    (
+        "20261103090000_add_customer_tier.down.sql",
+        "ALTER TABLE customers DROP COLUMN tier;\n",
+    ),
+];
+
+/// Writes the demo migration folder if it is not there. Returns its path.
+pub fn ensure_demo_migrations(data_dir: &Path) -> Result<PathBuf, ApiError> {
+    let dir = demo_migrations(data_dir);
+    if dir.exists() {
+        return Ok(dir);
+    }
+    let fail = |e: std::io::Error| ApiError::new(ErrorCode::Store, format!("while writing {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(fail)?;
+    for (name, sql) in DEMO_MIGRATIONS {
+        std::fs::write(dir.join(name), sql).map_err(fail)?;
+    }
+    Ok(dir)
+}
+
 /// Create the demo database if it is not there yet. Returns its path.
 pub async fn ensure_demo_db(data_dir: &Path) -> Result<PathBuf, ApiError> {
     let path = demo_path(data_dir);

@@ -389,10 +389,19 @@ impl Api {
     ) -> Result<Response, ApiError> {
         let src = read_source(&dir, format)?;
         let all = self.inner.store.list_envs().await?;
-        let chosen: Vec<Environment> = match &envs {
+        let mut chosen: Vec<Environment> = match &envs {
             Some(names) => all.into_iter().filter(|e| names.contains(&e.name)).collect(),
             None => all,
         };
+        // Columns in promotion order: dev, test, staging, prod (others in between), then by name.
+        let rank = |kind: &str| match kind {
+            "dev" | "local" => 0,
+            "test" | "qa" => 1,
+            "staging" => 3,
+            "prod" => 4,
+            _ => 2,
+        };
+        chosen.sort_by(|a, b| (rank(&a.kind), &a.name).cmp(&(rank(&b.kind), &b.name)));
         let mut columns = Vec::new();
         let mut statuses = Vec::new();
         for env in &chosen {

@@ -186,6 +186,7 @@ impl Api {
 
     async fn ensure_demo(&self) -> Result<(), ApiError> {
         demo::ensure_demo_db(&self.inner.data_dir).await?;
+        demo::ensure_demo_migrations(&self.inner.data_dir)?;
         if !self.inner.store.env_exists(demo::DEMO_ENV).await? {
             let input = demo::demo_input(&self.inner.data_dir);
             let params = json!({ "env": env_params(&input), "reason": "--demo" });
@@ -270,6 +271,10 @@ impl Api {
                 user: self.inner.audit.actor().to_owned(),
                 health_interval_s: self.inner.health_interval.as_secs() as u32,
                 demo_error: self.inner.demo_error.lock().expect("demo_error lock").clone(),
+                demo_migrations: self
+                    .inner
+                    .demo
+                    .then(|| demo::demo_migrations(&self.inner.data_dir).display().to_string()),
             })),
             Request::EnvList => {
                 let mut out = Vec::new();

@@ -420,6 +420,8 @@ pub struct AppInfo {
     pub health_interval_s: u32,
     /// Why the demo environment could not be set up, when it could not.
     pub demo_error: Option<ApiError>,
+    /// The demo's migration folder, with `--demo`: the wizard starts there.
+    pub demo_migrations: Option<String>,
 }
 
 /// An environment and the last thing known about its health.

@@ -556,10 +556,10 @@ pub fn pending<'a>(source: &'a Source, st: &Status, target: Option<&str>) -> Res
             out.push(m);
         }
     }
-    // sqlx refuses to apply a version older than the newest applied one; so does dbdeck.
+    // sqlx and Flyway (without outOfOrder) refuse a version older than the newest applied one;
+    // so does dbdeck.
     if let (Some(cur), Some(first)) = (&st.current, out.iter().find_map(|m| m.version.as_ref()))
         && first < cur
-        && source.format != SourceFormat::Flyway
     {
         return Err(ApiError::invalid(format!(
             "version {first} is pending but older than {cur}, which is applied: the folder's tool would refuse it too"
@@ -596,6 +596,10 @@ async fn apply_locked(
 ) -> Result<RunReport, ApiError> {
     let before = status::compare(source, &history::read(db, source.format).await?);
     let todo = pending(source, &before, o.target.as_deref())?;
+    if !dry_run && !todo.is_empty() {
+        // As the folder's tool does before its first migration.
+        history::ensure_table(db, source.format).await?;
+    }
     if dry_run {
         for m in &todo {
             let p = if db.is_pg() { pieces(&m.up)? } else { vec![] };

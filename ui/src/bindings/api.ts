@@ -64,7 +64,11 @@ health_interval_s: number,
 /**
  * Why the demo environment could not be set up, when it could not.
  */
-demo_error: ApiError | null, };
+demo_error: ApiError | null, 
+/**
+ * The demo's migration folder, with `--demo`: the wizard starts there.
+ */
+demo_migrations: string | null, };
 
 export type EnvSummary = { env: Environment, health: HealthSample | null, };
 
