@@ -95,6 +95,36 @@ fn sqlx_folder_applies_and_sqlx_cli_agrees() {
     assert_eq!(v["data"]["format"], "sqlx");
     assert_eq!(v["data"]["status"]["pending"], 3);
 
+    // A dry run: the third runs outside a transaction, so it is tried on a scratch copy of the
+    // schema; the target is untouched and the scratch database is gone.
+    let (code, v) = d.json(&["migrate", "apply", "--env", "db", "--dir", dir(&m), "--dry-run"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["kind"], "dry_run");
+    let outcomes: Vec<&str> = v["data"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["dry_run_ok"; 3]);
+    assert!(
+        v["data"]["verify"][0]
+            .as_str()
+            .unwrap()
+            .contains("tried on scratch database dbdeck_scratch_"),
+        "{v}"
+    );
+    assert_eq!(
+        pg.psql("SELECT to_regclass('_sqlx_migrations') IS NULL, to_regclass('accounts') IS NULL")
+            .trim(),
+        "t|t"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'dbdeck_scratch_%'")
+            .trim(),
+        "0"
+    );
+
     // dbdeck applies the first two; sqlx-cli sees them as installed and applies the third.
     let out = d.run(&[
         "migrate",
@@ -217,6 +247,11 @@ fn flyway_folder_keeps_flyway_history_with_undo_and_repeatables() {
     let crc = pg.psql("SELECT checksum FROM flyway_schema_history WHERE version = '1'");
     let want = dbdeck::migrate::source::flyway_crc32("CREATE TABLE items (id bigint PRIMARY KEY, name text);\n");
     assert_eq!(crc.trim(), want.to_string());
+
+    // Alembic's head is shown, never changed.
+    pg.psql("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('ae1027a6acf')");
+    let (_, v) = d.json(&["migrate", "status", "--env", "db", "--dir", dir(&m)]);
+    assert_eq!(v["data"]["status"]["alembic_head"][0], "ae1027a6acf");
 
     // Undo writes UNDO_SQL and makes 1.1 pending again.
     let out = d.run(&["migrate", "rollback", "--env", "db", "--dir", dir(&m)]);

@@ -12,6 +12,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection, SqliteConnection};
 use super::{Api, Event, Response};
 use crate::env::{self, Engine, Environment, Role};
 use crate::error::ApiError;
+use crate::migrate::OnTarget;
 use crate::migrate::history::{self, Db};
 use crate::migrate::lint::{self, live};
 use crate::migrate::run::{self, ApplyOptions, RunKind, RunReport};
@@ -281,10 +282,15 @@ impl Api {
         };
         let sc = Scratch::create(&opts, &env.name).await?;
         let result = async {
-            let mut sconn = sc.connect().await?;
-            run::execute_script(&mut sconn, &dump)
+            // The dump sets search_path to '' for its session: load it on a connection of its
+            // own, then apply on a fresh one.
+            let mut loader = sc.connect().await?;
+            run::execute_script(&mut loader, &dump)
                 .await
-                .map_err(|e| ApiError::from(e).prefixed("loading the schema copy"))?;
+                .on_target()
+                .map_err(|e| e.prefixed("loading the schema copy into the scratch database"))?;
+            let _ = loader.close().await;
+            let mut sconn = sc.connect().await?;
             let mut r = run::apply(&mut Db::Pg(&mut sconn), src, o, false, sink).await?;
             let _ = sconn.close().await;
             r.kind = RunKind::DryRun;

@@ -15,6 +15,7 @@ use ts_rs::TS;
 
 use super::source::{Checksum, SourceFormat, Version};
 use crate::error::ApiError;
+use crate::migrate::OnTarget;
 
 /// A connection to the database being migrated.
 #[derive(Debug)]
@@ -36,19 +37,19 @@ impl Db<'_> {
             Db::Sqlite(c) => c.execute(q).await?.rows_affected(),
         })
     }
-    async fn table_exists(&mut self, table: &str) -> Result<bool, sqlx::Error> {
+    async fn table_exists(&mut self, table: &str) -> Result<bool, ApiError> {
         Ok(match self {
-            Db::Pg(c) => {
-                sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
-                    .bind(table)
-                    .fetch_one(&mut **c)
-                    .await?
-            }
+            Db::Pg(c) => sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+                .bind(table)
+                .fetch_one(&mut **c)
+                .await
+                .on_target()?,
             Db::Sqlite(c) => {
                 sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
                     .bind(table)
                     .fetch_one(&mut **c)
-                    .await?
+                    .await
+                    .on_target()?
                     > 0
             }
         })
@@ -112,16 +113,14 @@ pub async fn read(db: &mut Db<'_>, format: SourceFormat) -> Result<History, ApiE
     let mut alembic_head = Vec::new();
     if db.table_exists("alembic_version").await? {
         alembic_head = match db {
-            Db::Pg(c) => {
-                sqlx::query_scalar("SELECT version_num::text FROM alembic_version ORDER BY 1")
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            Db::Sqlite(c) => {
-                sqlx::query_scalar("SELECT CAST(version_num AS TEXT) FROM alembic_version ORDER BY 1")
-                    .fetch_all(&mut **c)
-                    .await?
-            }
+            Db::Pg(c) => sqlx::query_scalar("SELECT version_num::text FROM alembic_version ORDER BY 1")
+                .fetch_all(&mut **c)
+                .await
+                .on_target()?,
+            Db::Sqlite(c) => sqlx::query_scalar("SELECT CAST(version_num AS TEXT) FROM alembic_version ORDER BY 1")
+                .fetch_all(&mut **c)
+                .await
+                .on_target()?,
         };
     }
     Ok(History {
@@ -141,7 +140,8 @@ async fn read_sqlx_shape(db: &mut Db<'_>, format: SourceFormat) -> Result<Vec<Ap
     let rows = match db {
         Db::Pg(c) => sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut **c)
-            .await?
+            .await
+            .on_target()?
             .into_iter()
             .map(|r| -> Result<_, sqlx::Error> {
                 Ok((
@@ -156,7 +156,8 @@ async fn read_sqlx_shape(db: &mut Db<'_>, format: SourceFormat) -> Result<Vec<Ap
             .collect::<Result<Vec<_>, _>>()?,
         Db::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut **c)
-            .await?
+            .await
+            .on_target()?
             .into_iter()
             .map(|r| -> Result<_, sqlx::Error> {
                 Ok((
@@ -240,7 +241,8 @@ async fn read_flyway(db: &mut Db<'_>) -> Result<Vec<Applied>, ApiError> {
              installed_on::text, execution_time::bigint, success FROM flyway_schema_history ORDER BY installed_rank",
         )
         .fetch_all(&mut **c)
-        .await?
+        .await
+        .on_target()?
         .iter()
         .map(flyway_row)
         .collect::<Result<_, _>>()?,
@@ -249,7 +251,8 @@ async fn read_flyway(db: &mut Db<'_>) -> Result<Vec<Applied>, ApiError> {
              execution_time, success FROM flyway_schema_history ORDER BY installed_rank",
         )
         .fetch_all(&mut **c)
-        .await?
+        .await
+        .on_target()?
         .iter()
         .map(flyway_row)
         .collect::<Result<_, _>>()?,
@@ -278,7 +281,7 @@ async fn read_flyway(db: &mut Db<'_>) -> Result<Vec<Applied>, ApiError> {
 }
 
 /// Creates the history table of `format` if missing, with the DDL its own tool uses.
-pub async fn ensure_table(db: &mut Db<'_>, format: SourceFormat) -> Result<(), sqlx::Error> {
+pub async fn ensure_table(db: &mut Db<'_>, format: SourceFormat) -> Result<(), ApiError> {
     let ddl = match (format, db.is_pg()) {
         (SourceFormat::Sqlx | SourceFormat::Plain, true) => format!(
             "CREATE TABLE IF NOT EXISTS {} (\n    version BIGINT PRIMARY KEY,\n    description TEXT NOT NULL,\n    \
@@ -299,10 +302,11 @@ pub async fn ensure_table(db: &mut Db<'_>, format: SourceFormat) -> Result<(), s
              execution_time INTEGER NOT NULL,\n    success BOOLEAN NOT NULL\n)"
             .to_string(),
     };
-    db.execute(&ddl).await?;
+    db.execute(&ddl).await.on_target()?;
     if format == SourceFormat::Flyway {
         db.execute("CREATE INDEX IF NOT EXISTS flyway_schema_history_s_idx ON flyway_schema_history (success)")
-            .await?;
+            .await
+            .on_target()?;
     }
     Ok(())
 }
@@ -339,7 +343,7 @@ pub async fn record(db: &mut Db<'_>, format: SourceFormat, r: &Record<'_>) -> Re
             if r.undo {
                 // sqlx's revert deletes the row.
                 let sql = format!("DELETE FROM {table} WHERE version = {version}");
-                db.execute(&sql).await?;
+                db.execute(&sql).await.on_target()?;
                 return Ok(());
             }
             match db {
@@ -354,7 +358,8 @@ pub async fn record(db: &mut Db<'_>, format: SourceFormat, r: &Record<'_>) -> Re
                     .bind(checksum)
                     .bind(nanos)
                     .execute(&mut **c)
-                    .await?;
+                    .await
+                    .on_target()?;
                 }
                 Db::Sqlite(c) => {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -367,7 +372,8 @@ pub async fn record(db: &mut Db<'_>, format: SourceFormat, r: &Record<'_>) -> Re
                     .bind(checksum)
                     .bind(nanos)
                     .execute(&mut **c)
-                    .await?;
+                    .await
+                    .on_target()?;
                 }
             }
         }
@@ -396,7 +402,8 @@ pub async fn record(db: &mut Db<'_>, format: SourceFormat, r: &Record<'_>) -> Re
                     .bind(ms)
                     .bind(r.success)
                     .execute(&mut **c)
-                    .await?;
+                    .await
+                    .on_target()?;
                 }
                 Db::Sqlite(c) => {
                     sqlx::query(
@@ -414,7 +421,8 @@ pub async fn record(db: &mut Db<'_>, format: SourceFormat, r: &Record<'_>) -> Re
                     .bind(ms)
                     .bind(r.success)
                     .execute(&mut **c)
-                    .await?;
+                    .await
+                    .on_target()?;
                 }
             }
         }
@@ -448,10 +456,12 @@ pub async fn repair(
             // A failed (dirty) row is removed: the migration is pending again.
             let gone = db
                 .execute(&format!("DELETE FROM {table} WHERE version = {v} AND NOT success"))
-                .await?;
+                .await
+                .on_target()?;
             gone + db
                 .execute(&format!("UPDATE {table} SET checksum = {hexlit} WHERE version = {v}"))
-                .await?
+                .await
+                .on_target()?
         }
         SourceFormat::Flyway => {
             let Checksum::Crc32(c) = checksum else {
@@ -462,12 +472,14 @@ pub async fn repair(
                 .execute(&format!(
                     "DELETE FROM flyway_schema_history WHERE version = '{v}' AND NOT success"
                 ))
-                .await?;
+                .await
+                .on_target()?;
             gone + db
                 .execute(&format!(
                     "UPDATE flyway_schema_history SET checksum = {c} WHERE version = '{v}' AND type = 'SQL'"
                 ))
-                .await?
+                .await
+                .on_target()?
         }
     };
     Ok(n)

@@ -109,3 +109,15 @@ pub struct TestPhase {
     pub detail: String,
     pub ms: f64,
 }
+
+/// Errors from the database being migrated are the target's, not dbdeck's local store's (which
+/// is what a bare `?` on a `sqlx::Error` would say).
+pub(crate) trait OnTarget<T> {
+    fn on_target(self) -> Result<T, crate::error::ApiError>;
+}
+
+impl<T> OnTarget<T> for Result<T, sqlx::Error> {
+    fn on_target(self) -> Result<T, crate::error::ApiError> {
+        self.map_err(|e| crate::probe::classify_pg(e, "the target database"))
+    }
+}

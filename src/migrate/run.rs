@@ -25,6 +25,7 @@ use super::lint;
 use super::source::{Migration, MigrationKind, Script, Source, SourceFormat, Version};
 use super::status::{self, State, Status};
 use crate::error::ApiError;
+use crate::migrate::OnTarget;
 
 /// How to apply.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -260,12 +261,14 @@ pub async fn lock(db: &mut Db<'_>) -> Result<Option<i64>, ApiError> {
     let Db::Pg(c) = db else { return Ok(None) };
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(&mut **c)
-        .await?;
+        .await
+        .on_target()?;
     let id = lock_id(&database);
     let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(id)
         .fetch_one(&mut **c)
-        .await?;
+        .await
+        .on_target()?;
     if got {
         return Ok(Some(id));
     }
@@ -278,7 +281,8 @@ pub async fn lock(db: &mut Db<'_>) -> Result<Option<i64>, ApiError> {
     )
     .bind(id)
     .fetch_optional(&mut **c)
-    .await?;
+    .await
+    .on_target()?;
     let who = match holder {
         Some((pid, app, addr, _)) => format!(" (pid {pid}, application '{app}', from {addr})"),
         None => String::new(),
@@ -611,7 +615,7 @@ async fn apply_locked(
                 .with_hint("dry-run on a scratch copy of the schema instead (the wizard does this by itself)"));
             }
         }
-        db.execute("BEGIN").await?;
+        db.execute("BEGIN").await.on_target()?;
     }
     let n = todo.len() as u32;
     let mut steps: Vec<StepReport> = Vec::new();
@@ -704,7 +708,7 @@ async fn apply_locked(
         steps.push(step);
     }
     if dry_run {
-        db.execute("ROLLBACK").await?;
+        db.execute("ROLLBACK").await.on_target()?;
     }
     let after = status::compare(source, &history::read(db, source.format).await?);
     let mut verify = Vec::new();

@@ -8,6 +8,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::error::ApiError;
+use crate::migrate::OnTarget;
 use crate::probe::classify_pg;
 
 /// A database made for one run.
@@ -57,7 +58,8 @@ impl Scratch {
             self.name
         )))
         .execute(&mut admin)
-        .await?;
+        .await
+        .on_target()?;
         let _ = admin.close().await;
         Ok(())
     }

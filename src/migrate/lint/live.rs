@@ -11,6 +11,7 @@ use ts_rs::TS;
 use super::{Impact, LintFinding, LintReport, Severity};
 use crate::cli_views::{bytes, duration_ms};
 use crate::error::ApiError;
+use crate::migrate::OnTarget;
 
 /// Below both of these a rewrite or a full scan takes moments.
 pub const SMALL_ROWS: f64 = 10_000.0;
@@ -76,7 +77,8 @@ pub async fn load(
     )
     .bind(&names)
     .fetch_all(&mut *c)
-    .await?;
+    .await
+    .on_target()?;
     let mut map = HashMap::new();
     for (schema, name, rows, size) in rows {
         let facts = TableFacts {
@@ -101,7 +103,8 @@ pub async fn load(
     )
     .bind(LONG_TX_S)
     .fetch_all(&mut *c)
-    .await?;
+    .await
+    .on_target()?;
     let lag: Option<f64> =
         sqlx::query_scalar("SELECT max(extract(epoch FROM replay_lag))::float8 FROM pg_stat_replication")
             .fetch_one(&mut *c)
