@@ -143,6 +143,11 @@ fn sqlx_folder_applies_and_sqlx_cli_agrees() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("verify ok: 20260102000000 (add names) is recorded in _sqlx_migrations"));
+    assert!(
+        stdout(&out).contains("verify ok: the schema has what the migrations made: accounts"),
+        "{}",
+        stdout(&out)
+    );
 
     let sqlx = sqlx_cli();
     let info = Command::new(&sqlx)

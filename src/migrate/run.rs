@@ -620,6 +620,8 @@ async fn apply_locked(
     let n = todo.len() as u32;
     let mut steps: Vec<StepReport> = Vec::new();
     let mut failed = false;
+    // Per applied migration: the relations its statements create (true) or drop (false).
+    let mut expected: Vec<(String, Vec<(String, bool)>)> = Vec::new();
     for (idx, m) in todo.iter().enumerate() {
         let k = idx as u32 + 1;
         let file = m.up.path.display().to_string();
@@ -650,7 +652,8 @@ async fn apply_locked(
                 attempt,
             });
             match run_script(db, source.format, m, &m.up, false, k, o, dry_run, progress).await {
-                Ok((count, tx, _)) => {
+                Ok((count, tx, pieces)) => {
+                    expected.push((m.label(), expected_objects(&pieces)));
                     break StepReport {
                         version: m.version.clone(),
                         description: m.description.clone(),
@@ -728,6 +731,40 @@ async fn apply_locked(
                 )),
             }
         }
+        // Schema as expected: what each applied migration created is there, what it dropped is
+        // gone (later migrations may change it again: the last word counts).
+        let mut last: Vec<(String, bool, String)> = Vec::new();
+        for (label, objs) in &expected {
+            for (name, exists) in objs {
+                last.retain(|(n, _, _)| n != name);
+                last.push((name.clone(), *exists, label.clone()));
+            }
+        }
+        if let Db::Pg(c) = db {
+            let mut seen = Vec::new();
+            for (name, want, label) in &last {
+                let has: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(name)
+                    .fetch_one(&mut **c)
+                    .await
+                    .on_target()?;
+                if has == *want {
+                    seen.push(format!("{}{name}", if *want { "" } else { "no " }));
+                } else {
+                    verify.push(format!(
+                        "FAILED: {label} should have {} {name}, but the schema {}",
+                        if *want { "created" } else { "dropped" },
+                        if has { "still has it" } else { "does not have it" }
+                    ));
+                }
+            }
+            if !seen.is_empty() {
+                verify.push(format!(
+                    "ok: the schema has what the migrations made: {}",
+                    seen.join(", ")
+                ));
+            }
+        }
         for s in steps.iter().filter(|s| s.outcome == StepOutcome::Failed) {
             let row = after.entries.iter().find(|e| e.version == s.version);
             let clean = row.is_none_or(|e| matches!(e.state, State::Pending | State::Outdated | State::Undone));
@@ -752,6 +789,67 @@ async fn apply_locked(
         after: Some(after),
         verify,
     })
+}
+
+/// The relations a script's statements create (true) or drop (false), as `to_regclass` names.
+pub fn expected_objects(pieces: &[Piece]) -> Vec<(String, bool)> {
+    use pg_query::NodeEnum;
+    use pg_query::protobuf::{ObjectType, RangeVar};
+    let qual = |r: &RangeVar, name: &str| {
+        let q = |s: &str| lint::ast::ident(s);
+        if r.schemaname.is_empty() {
+            q(name)
+        } else {
+            format!("{}.{}", q(&r.schemaname), q(name))
+        }
+    };
+    let mut out = Vec::new();
+    for p in pieces {
+        let Ok(parsed) = pg_query::parse(&p.text, pg_query::ParserOptions::DEFAULT) else {
+            continue;
+        };
+        for raw in &parsed.protobuf.stmts {
+            match raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::CreateStmt(c)) => out.extend(c.relation.as_ref().map(|r| (qual(r, &r.relname), true))),
+                Some(NodeEnum::IndexStmt(ix)) if !ix.idxname.is_empty() => {
+                    out.extend(ix.relation.as_ref().map(|r| (qual(r, &ix.idxname), true)))
+                }
+                Some(NodeEnum::ViewStmt(v)) => out.extend(v.view.as_ref().map(|r| (qual(r, &r.relname), true))),
+                Some(NodeEnum::CreateTableAsStmt(c)) => out.extend(
+                    c.into
+                        .as_ref()
+                        .and_then(|i| i.rel.as_ref())
+                        .map(|r| (qual(r, &r.relname), true)),
+                ),
+                Some(NodeEnum::RenameStmt(r)) if ObjectType::try_from(r.rename_type) == Ok(ObjectType::ObjectTable) => {
+                    if let Some(rel) = &r.relation {
+                        out.push((qual(rel, &rel.relname), false));
+                        out.push((qual(rel, &r.newname), true));
+                    }
+                }
+                Some(NodeEnum::DropStmt(d))
+                    if matches!(
+                        ObjectType::try_from(d.remove_type),
+                        Ok(ObjectType::ObjectTable | ObjectType::ObjectIndex | ObjectType::ObjectView)
+                    ) =>
+                {
+                    for o in &d.objects {
+                        if let Some(NodeEnum::List(l)) = o.node.as_ref() {
+                            let parts: Vec<String> = l
+                                .items
+                                .iter()
+                                .filter_map(lint::ast::str_of)
+                                .map(|s| lint::ast::ident(&s))
+                                .collect();
+                            out.push((parts.join("."), false));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 fn label(s: &StepReport) -> String {

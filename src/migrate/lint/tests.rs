@@ -159,3 +159,39 @@ fn a_statement_the_scanner_cannot_start_is_still_reported() {
     );
     assert_eq!(r.statements, 3);
 }
+
+/// The safe patterns the rules advise must be PostgreSQL that parses: every line of a fix that
+/// reads as a complete statement (no `…` or `<placeholder>` in it) is parsed.
+#[test]
+fn fixes_are_valid_sql() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "sql") {
+            continue;
+        }
+        for f in lint_file(&p, false).findings {
+            for line in f.fix.lines() {
+                let line = line.trim();
+                // "1. ALTER TABLE …;" → the statement; comments after it dropped.
+                let stmt = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ');
+                let Some(end) = stmt.find(';') else { continue };
+                let stmt = &stmt[..=end];
+                let starts = ["ALTER ", "CREATE ", "DROP ", "REINDEX ", "SET ", "UPDATE ", "TRUNCATE "];
+                if !starts.iter().any(|s| stmt.starts_with(s)) || stmt.contains('…') || stmt.contains('<') {
+                    continue;
+                }
+                let stmt = stmt.replace("$1", "1").replace("$2", "2");
+                assert!(
+                    pg_query::parse(&stmt, pg_query::ParserOptions::DEFAULT).is_ok(),
+                    "{} [{}] advises SQL PostgreSQL cannot parse: {stmt}",
+                    p.display(),
+                    f.rule
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} statements checked");
+}
