@@ -235,7 +235,7 @@ pub fn print(resp: &Response) {
         Response::MigrationRun(r) => print_run(r),
         Response::Drift(d) => print_drift(d),
         Response::RollbackTest(t) => print_test(t),
-        Response::Lint(r) => print!("{}", lint::render(r)),
+        Response::Lint(rs) => rs.iter().for_each(|r| print!("{}", lint::render(r))),
         _ => {}
     }
 }
@@ -467,20 +467,23 @@ pub async fn lint_cmd(api: &Api, format: Format, a: LintArgs) -> Result<i32, Api
             inputs.push((p.display().to_string(), sql, a.in_transaction));
         }
     }
-    let mut reports: Vec<LintReport> = Vec::new();
-    for (file, sql, tx) in inputs {
-        let resp = api
-            .call(Request::Lint {
-                sql,
-                file: Some(file),
-                name: a.env.clone(),
-                in_transaction: Some(tx),
-            })
-            .await?;
-        if let Response::Lint(r) = resp {
-            reports.push(*r);
-        }
-    }
+    let scripts = inputs
+        .into_iter()
+        .map(|(file, sql, in_transaction)| lint::LintInput {
+            sql,
+            file: Some(file),
+            in_transaction,
+        })
+        .collect();
+    let Response::Lint(reports) = api
+        .call(Request::Lint {
+            scripts,
+            name: a.env.clone(),
+        })
+        .await?
+    else {
+        unreachable!("lint answers with reports")
+    };
     let worst = reports.iter().filter_map(LintReport::worst).max();
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&reports).expect("reports serialise"));

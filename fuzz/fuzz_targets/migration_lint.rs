@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let src = source::read_files(Path::new("fuzz"), files, None);
     for m in &src.migrations {
         for s in std::iter::once(&m.up).chain(m.down.as_ref()) {
-            let report = lint::lint(&s.sql, Some("fuzz.sql"), &lint::LintOptions { in_transaction: pick % 2 == 0 });
+            let report = lint::lint(&s.sql, Some("fuzz.sql"), &lint::LintOptions { in_transaction: pick % 2 == 0, timeouts_set: pick % 3 == 0 });
             let _ = lint::render(&report);
             let _ = run::pieces(s);
         }

@@ -119,6 +119,7 @@ pub fn typescript() -> String {
         crate::migrate::run::LeftBehind::decl(&cfg),
         crate::migrate::run::Progress::decl(&cfg),
         crate::migrate::lint::LintReport::decl(&cfg),
+        crate::migrate::lint::LintInput::decl(&cfg),
         crate::migrate::lint::LintFinding::decl(&cfg),
         crate::migrate::lint::LintNote::decl(&cfg),
         crate::migrate::lint::Impact::decl(&cfg),

@@ -150,13 +150,21 @@ impl Api {
                 vec![]
             };
             let transactional = run::transactional(src.format, &m.up, &pieces);
+            // SQLite scripts run whole; their statements are counted by the scanner's `;`s.
+            let statements = if pg {
+                pieces.len()
+            } else {
+                lint::split(&lint::prepare(&m.up.sql).0).len()
+            };
             let file = m.up.path.display().to_string();
             let lint = if pg {
                 lint::lint(
                     &m.up.sql,
                     Some(&file),
+                    // dbdeck's apply sets lock_timeout and statement_timeout itself.
                     &lint::LintOptions {
                         in_transaction: transactional,
+                        timeouts_set: true,
                     },
                 )
             } else {
@@ -175,7 +183,7 @@ impl Api {
                 sql: m.up.sql.clone(),
                 down_file: m.down.as_ref().map(|d| d.path.display().to_string()),
                 transactional,
-                statements: pieces.len() as u32,
+                statements: statements as u32,
                 lint,
             });
         }
@@ -229,6 +237,7 @@ impl Api {
             "format": src.format.as_str(),
             "target": o.target,
             "lock_timeout_ms": o.lock_timeout_ms,
+            "statement_timeout_s": o.statement_timeout_s,
             "retries": o.retries,
         });
         let sink = self.progress_sink(&env.name);
@@ -552,32 +561,29 @@ impl Api {
         Ok(Response::RollbackTest(Box::new(report)))
     }
 
-    pub(super) async fn lint_sql(
+    pub(super) async fn lint_scripts(
         &self,
-        sql: String,
-        file: Option<String>,
+        scripts: Vec<lint::LintInput>,
         name: Option<String>,
-        in_transaction: bool,
     ) -> Result<Response, ApiError> {
-        let mut report = lint::lint(&sql, file.as_deref(), &lint::LintOptions { in_transaction });
+        let mut reports = tokio::task::spawn_blocking(move || lint::lint_all(&scripts))
+            .await
+            .map_err(|e| ApiError::new(crate::error::ErrorCode::Internal, format!("the lint stopped: {e}")))?;
         if let Some(name) = name {
             let env = self.inner.store.get_env(&name).await?;
             if env.engine != Engine::Sqlite {
                 let MigConn::Pg(mut c) = self.migrate_conn(&env).await? else {
                     unreachable!("PostgreSQL")
                 };
-                let ctx = live::load(
-                    &mut c,
-                    &env.name,
-                    &live::tables_of(std::slice::from_ref(&report)),
-                    LAG_THRESHOLD_S,
-                )
-                .await;
+                let ctx = live::load(&mut c, &env.name, &live::tables_of(&reports), LAG_THRESHOLD_S).await;
                 let _ = c.close().await;
-                ctx?.apply(&mut report);
+                let ctx = ctx?;
+                for r in &mut reports {
+                    ctx.apply(r);
+                }
             }
         }
-        Ok(Response::Lint(Box::new(report)))
+        Ok(Response::Lint(reports))
     }
 }
 

@@ -466,12 +466,7 @@ impl Api {
                 self.migrate_test_rollback(migrate::MigrateArgs { name, dir, format })
                     .await
             }
-            Request::Lint {
-                sql,
-                file,
-                name,
-                in_transaction,
-            } => self.lint_sql(sql, file, name, in_transaction.unwrap_or(false)).await,
+            Request::Lint { scripts, name } => self.lint_scripts(scripts, name).await,
             Request::Snapshot { name } => {
                 let env = self.inner.store.get_env(&name).await?;
                 Ok(Response::Snapshot(self.snapshot(&env).await?))

@@ -343,20 +343,13 @@ pub enum Request {
         #[ts(optional)]
         format: Option<SourceFormat>,
     },
-    /// Lock-safety lint of SQL; with `name`, weighed against that environment's tables,
-    /// sessions and replicas.
+    /// Lock-safety lint of SQL scripts (linted in parallel); with `name`, weighed against that
+    /// environment's tables, sessions and replicas.
     Lint {
-        sql: String,
-        #[serde(default)]
-        #[ts(optional)]
-        file: Option<String>,
+        scripts: Vec<crate::migrate::lint::LintInput>,
         #[serde(default)]
         #[ts(optional)]
         name: Option<String>,
-        /// The script runs inside a transaction its tool opens.
-        #[serde(default)]
-        #[ts(optional)]
-        in_transaction: Option<bool>,
     },
 }
 
@@ -395,7 +388,7 @@ pub enum Response {
     MigrationRun(Box<crate::migrate::run::RunReport>),
     Drift(crate::migrate::DriftMatrix),
     RollbackTest(Box<crate::migrate::RollbackTest>),
-    Lint(Box<crate::migrate::lint::LintReport>),
+    Lint(Vec<crate::migrate::lint::LintReport>),
     Done,
 }
 

@@ -687,6 +687,14 @@ async fn apply_locked(
                         continue;
                     }
                     let left = if tx { vec![] } else { left_behind(db, &pieces).await };
+                    let mut f = f;
+                    if !left.is_empty() {
+                        f.state = format!(
+                            "{}; but the failed CREATE INDEX CONCURRENTLY left {} INVALID index(es) behind: drop them before trying again",
+                            f.state,
+                            left.len()
+                        );
+                    }
                     break StepReport {
                         version: m.version.clone(),
                         description: m.description.clone(),

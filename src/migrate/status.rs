@@ -57,6 +57,7 @@ pub struct Entry {
 
 /// The status of one folder on one database.
 #[derive(Debug, Clone, Serialize, TS)]
+#[ts(rename = "MigrationStatus")]
 pub struct Status {
     pub format: SourceFormat,
     pub table: String,

@@ -104,12 +104,69 @@ impl LintReport {
     }
 }
 
+/// One script to lint.
+#[derive(Debug, Clone, serde::Deserialize, Serialize, TS)]
+pub struct LintInput {
+    pub sql: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub file: Option<String>,
+    /// The script runs inside a transaction its tool opens.
+    #[serde(default)]
+    pub in_transaction: bool,
+}
+
+/// Lints many scripts on every core; reports in the order given.
+pub fn lint_all(inputs: &[LintInput]) -> Vec<LintReport> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(inputs.len().max(1));
+    let one = |i: &LintInput| {
+        lint(
+            &i.sql,
+            i.file.as_deref(),
+            &LintOptions {
+                in_transaction: i.in_transaction,
+                timeouts_set: false,
+            },
+        )
+    };
+    if threads <= 1 {
+        return inputs.iter().map(one).collect();
+    }
+    // Interleaved, so big and small files spread over the threads.
+    let mut out: Vec<Option<LintReport>> = vec![None; inputs.len()];
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    inputs
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, x)| (i, one(x)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("lint thread") {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter().map(|r| r.expect("every script linted")).collect()
+}
+
 /// How the script will be run. (The live target is weighed afterwards: [`live::LiveContext::apply`].)
 #[derive(Debug, Clone, Default)]
 pub struct LintOptions {
     /// The migration tool wraps the script in a transaction (sqlx without
     /// `-- no-transaction`, Flyway by default).
     pub in_transaction: bool,
+    /// The runner sets lock_timeout and statement_timeout itself (dbdeck's apply does).
+    pub timeouts_set: bool,
 }
 
 /// What the script has done before the statement a rule looks at.
@@ -249,7 +306,7 @@ fn first_token(sql: &str, mut at: usize) -> usize {
 /// Byte ranges of the statements of a script the parser rejects, split at the scanner's `;`
 /// tokens (so quotes, dollar quotes and comments are respected), blank pieces left out.
 /// (libpg_query's own scanner split drops a statement whose first word is not a keyword.)
-fn split(text: &str) -> Vec<(usize, usize)> {
+pub fn split(text: &str) -> Vec<(usize, usize)> {
     let semis: Vec<usize> = match pg_query::scan(text) {
         Ok(s) => s
             .tokens
@@ -320,14 +377,14 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
     let mut pieces: Vec<Piece> = Vec::new();
     match pg_query::parse(&text, pg_query::ParserOptions::DEFAULT) {
         Ok(parsed) => {
-            for raw in &parsed.protobuf.stmts {
+            for raw in parsed.protobuf.stmts {
                 let start = raw.stmt_location.max(0) as usize;
                 let end = if raw.stmt_len > 0 {
                     start + raw.stmt_len as usize
                 } else {
                     text.len()
                 };
-                let node = raw.stmt.as_ref().and_then(|n| n.node.clone());
+                let node = raw.stmt.and_then(|n| n.node);
                 pieces.push((start, end.min(text.len()), 0, Ok(node.into_iter().collect())));
             }
         }
@@ -350,6 +407,8 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
     }
     let mut cx = Ctx {
         in_transaction: opts.in_transaction,
+        lock_timeout_set: opts.timeouts_set,
+        statement_timeout_set: opts.timeouts_set,
         ..Ctx::default()
     };
     let mut prev_end = 0usize;

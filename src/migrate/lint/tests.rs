@@ -10,7 +10,14 @@ fn lint_file(path: &Path, in_transaction: bool) -> LintReport {
     let bytes = std::fs::read(path).unwrap();
     let sql = crate::migrate::source::decode(&bytes).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    lint(&sql, Some(&name), &LintOptions { in_transaction })
+    lint(
+        &sql,
+        Some(&name),
+        &LintOptions {
+            in_transaction,
+            timeouts_set: false,
+        },
+    )
 }
 
 #[test]

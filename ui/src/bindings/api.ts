@@ -34,13 +34,9 @@ build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: 
 /**
  * Up to and including this version.
  */
-target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", sql: string, file?: string, name?: string, 
-/**
- * The script runs inside a transaction its tool opens.
- */
-in_transaction?: boolean, };
+target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", scripts: Array<LintInput>, name?: string, };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": LintReport } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": Array<LintReport> } | { "kind": "done" };
 
 export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, } | { "type": "migration_progress", env: string, progress: Progress, };
 
@@ -728,7 +724,7 @@ improvement_pct: number | null, note: string | null, };
 
 export type Validation = "hypopg" | "transaction" | "not_validated";
 
-export type MigrationOverview = { env: string, dir: string, format: SourceFormat, detected_from: string, problems: Array<SourceProblem>, status: Status, };
+export type MigrationOverview = { env: string, dir: string, format: SourceFormat, detected_from: string, problems: Array<SourceProblem>, status: MigrationStatus, };
 
 export type MigrationPlan = { env: string, prod: boolean, overview: MigrationOverview, steps: Array<PlanStep>, 
 /**
@@ -783,7 +779,7 @@ export type SourceProblem = { path: string, message: string, };
 
 export type Checksum = { "kind": "sha384", "value": string } | { "kind": "crc32", "value": number } | { "kind": "sha256", "value": string };
 
-export type Status = { format: SourceFormat, table: string, 
+export type MigrationStatus = { format: SourceFormat, table: string, 
 /**
  * Versioned in version order (missing ones in their place), then repeatables.
  */
@@ -809,7 +805,7 @@ export type RunReport = { kind: RunKind, format: SourceFormat, steps: Array<Step
 /**
  * The status read again after the run.
  */
-after: Status | null, 
+after: MigrationStatus | null, 
 /**
  * Checks after the run, each "ok: …" or "FAILED: …".
  */
@@ -840,6 +836,12 @@ export type LintReport = { file: string | null, statements: number, findings: Ar
  * Findings suppressed by comments.
  */
 suppressed: number, };
+
+export type LintInput = { sql: string, file?: string, 
+/**
+ * The script runs inside a transaction its tool opens.
+ */
+in_transaction: boolean, };
 
 export type LintFinding = { rule: string, severity: Severity, 
 /**

@@ -5,13 +5,14 @@
 import type { AppInfo, EnvSummary, HealthSample } from '../bindings/api';
 import { Api, ApiCallError, pickBackend, toApiCallError, type Event, type LinkState } from './backend';
 
-export type Route = 'overview' | 'dashboard' | 'plans' | 'environments' | 'audit';
+export type Route = 'overview' | 'dashboard' | 'plans' | 'migrations' | 'environments' | 'audit';
 export const ROUTES: { id: Route; label: string; key: string }[] = [
   { id: 'overview', label: 'Overview', key: '1' },
   { id: 'dashboard', label: 'Dashboard', key: '2' },
   { id: 'plans', label: 'Plans', key: '3' },
-  { id: 'environments', label: 'Environments', key: '4' },
-  { id: 'audit', label: 'Audit', key: '5' },
+  { id: 'migrations', label: 'Migrations', key: '4' },
+  { id: 'environments', label: 'Environments', key: '5' },
+  { id: 'audit', label: 'Audit', key: '6' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -58,7 +59,7 @@ class AppState {
   now = $state(Date.now());
   paletteOpen = $state(false);
   /** An action a view should start when it opens (from the palette or an empty state). */
-  pending = $state<'add' | 'import' | 'export' | 'verify' | 'plan-explain' | 'plan-paste' | 'plan-indexes' | null>(null);
+  pending = $state<'add' | 'import' | 'export' | 'verify' | 'plan-explain' | 'plan-paste' | 'plan-indexes' | 'mig-status' | 'mig-drift' | 'mig-apply' | null>(null);
   /** A statement another page asked the Plans page to explain (the Dashboard's "Explain"). */
   planDraft = $state<{ sql: string; env: string | null } | null>(null);
 

@@ -8,6 +8,7 @@ import type {
   BenchMode,
   BenchReport,
   Chart,
+  DriftMatrix,
   EnvInput,
   EnvSummary,
   Environment,
@@ -17,8 +18,12 @@ import type {
   ImportReport,
   IndexAdvice,
   IndexReport,
+  LintInput,
+  LintReport,
   Metric,
   MetricInfo,
+  MigrationOverview,
+  MigrationPlan,
   PgBouncerCommand,
   PgBouncerStatus,
   PlanComparison,
@@ -26,12 +31,20 @@ import type {
   PoolAdvice,
   PoolMetrics,
   RedisStats,
+  RollbackTest,
+  RunReport,
   SecretStatus,
   Snapshot,
+  SourceFormat,
   TestReport,
   VerifyReport,
 } from '../../bindings/api';
 import { ApiCallError, type Backend, type Request, type Response } from './types';
+
+export type { MigrationOverview, MigrationPlan, MigrationStatus, RunReport } from '../../bindings/api';
+
+/** Where the migrations are: the folder, and its tool when detection should not decide. */
+export type MigrationSource = { dir: string; format?: SourceFormat };
 
 type DataOf<K extends Response['kind']> = Extract<Response, { kind: K }> extends { data: infer D } ? D : undefined;
 
@@ -217,5 +230,61 @@ export class Api {
   }
   auditVerify(): Promise<VerifyReport> {
     return this.expect({ op: 'audit_verify' }, 'verified');
+  }
+  /** A folder's migrations against one environment's history table. */
+  async migrateStatus(name: string, src: MigrationSource): Promise<MigrationOverview> {
+    const data = await this.expect({ op: 'migrate_status', name, ...src }, 'migration_status');
+    return data;
+  }
+  /** The pending migrations with their SQL, linted against the live target. */
+  async migratePlan(name: string, src: MigrationSource): Promise<MigrationPlan> {
+    const data = await this.expect({ op: 'migrate_plan', name, ...src }, 'migration_plan');
+    return data;
+  }
+  /** Apply the pending migrations (up to `target`), or try them and roll back (`dryRun`).
+   *  Progress comes as `migration_progress` events; on prod `confirm` is the name. */
+  async migrateApply(
+    name: string,
+    src: MigrationSource,
+    opts: { target?: string; dryRun?: boolean; lockTimeoutMs?: number; statementTimeoutS?: number; retries?: number; confirm?: string } = {},
+  ): Promise<RunReport> {
+    const req: Request = { op: 'migrate_apply', name, ...src };
+    if (opts.target) req.target = opts.target;
+    if (opts.dryRun) req.dry_run = true;
+    if (opts.lockTimeoutMs !== undefined) req.lock_timeout_ms = Math.round(opts.lockTimeoutMs);
+    if (opts.statementTimeoutS !== undefined) req.statement_timeout_s = Math.round(opts.statementTimeoutS);
+    if (opts.retries !== undefined) req.retries = Math.round(opts.retries);
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    return (await this.expect(req, 'migration_run'));
+  }
+  /** Run the down scripts of the newest `steps` applied migrations (or down to `to`). */
+  async migrateRollback(name: string, src: MigrationSource, opts: { steps?: number; to?: string; confirm?: string } = {}): Promise<RunReport> {
+    const req: Request = { op: 'migrate_rollback', name, ...src };
+    if (opts.steps !== undefined) req.steps = opts.steps;
+    if (opts.to) req.to = opts.to;
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    return (await this.expect(req, 'migration_run'));
+  }
+  /** Accept a modified or failed version's file as it is now (audited); the schema is not touched. */
+  async migrateRepair(name: string, src: MigrationSource, version: string, confirm?: string): Promise<MigrationOverview> {
+    const req: Request = { op: 'migrate_repair', name, ...src, version };
+    if (confirm !== undefined) req.confirm = confirm;
+    return (await this.expect(req, 'migration_status'));
+  }
+  /** The folder's versions × environments (all of them unless `envs`), with a verdict each. */
+  migrateDrift(src: MigrationSource, envs?: string[]): Promise<DriftMatrix> {
+    const req: Request = { op: 'migrate_drift', ...src };
+    if (envs?.length) req.envs = envs;
+    return this.expect(req, 'drift');
+  }
+  /** Apply, dump, roll back, apply again and compare, on a scratch database (PostgreSQL only). */
+  migrateTestRollback(name: string, src: MigrationSource): Promise<RollbackTest> {
+    return this.expect({ op: 'migrate_test_rollback', name, ...src }, 'rollback_test');
+  }
+  /** The lock-safety lint of scripts (in parallel); with `name`, weighed against that environment's tables. */
+  lint(scripts: LintInput[], name?: string): Promise<LintReport[]> {
+    const req: Request = { op: 'lint', scripts };
+    if (name) req.name = name;
+    return this.expect(req, 'lint');
   }
 }
