@@ -448,38 +448,15 @@ fn a_failed_concurrent_index_is_found_with_its_cleanup() {
     assert_eq!(pg.psql("SELECT count(*) FROM _sqlx_migrations").trim(), "0");
 }
 
-/// Holds a lock from another session for `secs` seconds (psql in the background).
-fn hold(pg: &PgCluster, sql: &str, secs: u32) -> std::process::Child {
-    let child = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-Atq",
-        ])
-        .arg("-c")
-        .arg(format!("BEGIN; {sql}; SELECT pg_sleep({secs}); COMMIT;"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the lock is held.
-    for _ in 0..100 {
-        if pg
-            .psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'BEGIN;%pg_sleep%' AND state = 'active'")
+/// Another session holding `lock` (a LOCK TABLE) in an open transaction, until dropped.
+fn hold(pg: &PgCluster, lock: &str) -> HeldSession {
+    let held = HeldSession::open(pg, "lock-holder", &format!("BEGIN; {lock};"));
+    wait_until("the other session to hold its lock", 10, || {
+        pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lock-holder' AND state = 'idle in transaction'")
             .trim()
             == "1"
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    });
+    held
 }
 
 #[test]
@@ -489,7 +466,7 @@ fn lock_timeouts_are_retried_with_back_off() {
     let m = folder(&[("1_alter_busy.sql", b"ALTER TABLE busy ADD COLUMN note text;\n")]);
 
     // No retries: the lock timeout fails the migration and changes nothing.
-    let mut holder = hold(&pg, "LOCK TABLE busy IN ACCESS SHARE MODE", 3);
+    let holder = hold(&pg, "LOCK TABLE busy IN ACCESS SHARE MODE");
     let (code, v) = d.json(&[
         "migrate",
         "apply",
@@ -509,10 +486,14 @@ fn lock_timeouts_are_retried_with_back_off() {
             .trim(),
         "1"
     );
-    holder.wait().unwrap();
+    drop(holder);
 
     // With retries it waits the holder out (1 s, 2 s, 4 s back-off) and applies.
-    let mut holder = hold(&pg, "LOCK TABLE busy IN ACCESS SHARE MODE", 2);
+    let holder = hold(&pg, "LOCK TABLE busy IN ACCESS SHARE MODE");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        drop(holder);
+    });
     let out = d.run(&[
         "migrate",
         "apply",
@@ -532,7 +513,7 @@ fn lock_timeouts_are_retried_with_back_off() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("(attempt 2)"), "{}", stderr(&out));
-    holder.wait().unwrap();
+    release.join().unwrap();
     assert_eq!(
         pg.psql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'")
             .trim(),
@@ -549,34 +530,12 @@ fn two_runs_at_once_never_apply_twice() {
     ]);
     // Someone else holds the migration lock (the one sqlx-cli takes too).
     let id = dbdeck::migrate::run::lock_id("postgres");
-    let mut holder = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &pg.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-Atq",
-        ])
-        .arg("-c")
-        .arg(format!("SELECT pg_advisory_lock({id}); SELECT pg_sleep(2);"))
-        .env("PGAPPNAME", "other-deployer")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if pg
-            .psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    let holder = HeldSession::open(&pg, "other-deployer", &format!("SELECT pg_advisory_lock({id});"));
+    wait_until("the advisory lock", 10, || {
+        pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
             .trim()
             == "1"
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     let (code, v) = d.json(&["migrate", "apply", "--env", "db", "--dir", dir(&m)]);
     assert_ne!(code, 0);
     assert_eq!(v["error"]["code"], "conflict", "{v}");
@@ -585,7 +544,7 @@ fn two_runs_at_once_never_apply_twice() {
         msg.contains("another migration run holds the migration lock") && msg.contains("'other-deployer'"),
         "{msg}"
     );
-    holder.wait().unwrap();
+    drop(holder);
 
     // Two dbdeck processes at once: one applies, the other is turned away; each version once.
     let spawn = || {

@@ -5,58 +5,12 @@
 mod common;
 use common::*;
 
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 /// A psql session kept open (holding a transaction, waiting on a lock, …) until dropped.
-struct HeldSession(Child);
-
-impl HeldSession {
-    fn open(pg: &PgCluster, app: &str, sql: &str) -> Self {
-        let mut child = Command::new(format!("{PG_BIN}/psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &pg.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-q",
-            ])
-            .env("PGAPPNAME", app)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{sql}").unwrap();
-        // Keep stdin open (psql waits for more) by leaking it into the child handle's lifetime.
-        std::mem::forget(stdin);
-        HeldSession(child)
-    }
-}
-
-impl Drop for HeldSession {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn snapshot_of_a_busy_server_shows_sessions_locks_top_and_cache() {
     let pg = PgCluster::trust(&["shared_preload_libraries=pg_stat_statements", "track_io_timing=on"]);

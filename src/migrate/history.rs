@@ -137,39 +137,23 @@ async fn read_sqlx_shape(db: &mut Db<'_>, format: SourceFormat) -> Result<Vec<Ap
         "SELECT version, description, CAST(installed_on AS TEXT) AS installed_on, success, checksum, \
          execution_time FROM {table} ORDER BY version"
     );
-    let rows = match db {
+    let rows: Vec<SqlxRow> = match db {
         Db::Pg(c) => sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut **c)
             .await
             .on_target()?
-            .into_iter()
-            .map(|r| -> Result<_, sqlx::Error> {
-                Ok((
-                    r.try_get::<i64, _>(0)?,
-                    r.try_get::<String, _>(1)?,
-                    r.try_get::<Option<String>, _>(2)?,
-                    r.try_get::<bool, _>(3)?,
-                    r.try_get::<Vec<u8>, _>(4)?,
-                    r.try_get::<i64, _>(5)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
+            .iter()
+            .map(sqlx_row)
+            .collect::<Result<_, _>>()
+            .on_target()?,
         Db::Sqlite(c) => sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut **c)
             .await
             .on_target()?
-            .into_iter()
-            .map(|r| -> Result<_, sqlx::Error> {
-                Ok((
-                    r.try_get::<i64, _>(0)?,
-                    r.try_get::<String, _>(1)?,
-                    r.try_get::<Option<String>, _>(2)?,
-                    r.try_get::<bool, _>(3)?,
-                    r.try_get::<Vec<u8>, _>(4)?,
-                    r.try_get::<i64, _>(5)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
+            .iter()
+            .map(sqlx_row)
+            .collect::<Result<_, _>>()
+            .on_target()?,
     };
     // Both record nanoseconds (dbdeck's own table keeps sqlx's shape).
     let per_ms = 1e6;
@@ -195,6 +179,31 @@ async fn read_sqlx_shape(db: &mut Db<'_>, format: SourceFormat) -> Result<Vec<Ap
         .collect())
 }
 
+/// A row of the sqlx-shaped tables: version, description, installed_on, success, checksum,
+/// execution_time.
+type SqlxRow = (i64, String, Option<String>, bool, Vec<u8>, i64);
+
+/// The same decoding for both engines' rows.
+fn sqlx_row<R>(r: &R) -> Result<SqlxRow, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    bool: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    String: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    Option<String>: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    Vec<u8>: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+{
+    Ok((
+        r.try_get(0usize)?,
+        r.try_get(1usize)?,
+        r.try_get(2usize)?,
+        r.try_get(3usize)?,
+        r.try_get(4usize)?,
+        r.try_get(5usize)?,
+    ))
+}
+
 /// A row of `flyway_schema_history`: rank, version, description, type, script, checksum,
 /// installed_on, execution_time, success.
 type FlywayRow = (
@@ -213,7 +222,6 @@ type FlywayRow = (
 fn flyway_row<R>(r: &R) -> Result<FlywayRow, sqlx::Error>
 where
     R: Row,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
     usize: sqlx::ColumnIndex<R>,
     i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
     bool: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
@@ -245,7 +253,8 @@ async fn read_flyway(db: &mut Db<'_>) -> Result<Vec<Applied>, ApiError> {
         .on_target()?
         .iter()
         .map(flyway_row)
-        .collect::<Result<_, _>>()?,
+        .collect::<Result<_, _>>()
+        .on_target()?,
         Db::Sqlite(c) => sqlx::query(
             "SELECT installed_rank, version, description, type, script, checksum, CAST(installed_on AS TEXT), \
              execution_time, success FROM flyway_schema_history ORDER BY installed_rank",
@@ -255,7 +264,8 @@ async fn read_flyway(db: &mut Db<'_>) -> Result<Vec<Applied>, ApiError> {
         .on_target()?
         .iter()
         .map(flyway_row)
-        .collect::<Result<_, _>>()?,
+        .collect::<Result<_, _>>()
+        .on_target()?,
     };
     Ok(rows
         .into_iter()

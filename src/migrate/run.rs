@@ -617,107 +617,13 @@ async fn apply_locked(
         }
         db.execute("BEGIN").await.on_target()?;
     }
-    let n = todo.len() as u32;
-    let mut steps: Vec<StepReport> = Vec::new();
-    let mut failed = false;
-    // Per applied migration: the relations its statements create (true) or drop (false).
-    let mut expected: Vec<(String, Vec<(String, bool)>)> = Vec::new();
-    for (idx, m) in todo.iter().enumerate() {
-        let k = idx as u32 + 1;
-        let file = m.up.path.display().to_string();
-        if failed {
-            steps.push(StepReport {
-                version: m.version.clone(),
-                description: m.description.clone(),
-                file,
-                outcome: StepOutcome::NotRun,
-                transactional: true,
-                statements: 0,
-                attempts: 0,
-                ms: 0.0,
-                failure: None,
-                left_behind: vec![],
-            });
-            continue;
-        }
-        let t0 = Instant::now();
-        let mut attempt = 0;
-        let mut wait = o.backoff_ms;
-        let step = loop {
-            attempt += 1;
-            progress(Progress::Migration {
-                k,
-                n,
-                label: m.label(),
-                attempt,
-            });
-            match run_script(db, source.format, m, &m.up, false, k, o, dry_run, progress).await {
-                Ok((count, tx, pieces)) => {
-                    expected.push((m.label(), expected_objects(&pieces)));
-                    break StepReport {
-                        version: m.version.clone(),
-                        description: m.description.clone(),
-                        file: file.clone(),
-                        outcome: if dry_run {
-                            StepOutcome::DryRunOk
-                        } else {
-                            StepOutcome::Applied
-                        },
-                        transactional: tx,
-                        statements: count,
-                        attempts: attempt,
-                        ms: t0.elapsed().as_secs_f64() * 1000.0,
-                        failure: None,
-                        left_behind: vec![],
-                    };
-                }
-                Err((f, tx, pieces)) => {
-                    // 55P03 lock_not_available: what lock_timeout raises. Safe to retry when nothing
-                    // of the migration stayed applied.
-                    let retryable = f.sqlstate.as_deref() == Some("55P03") && (tx || f.statement == 1);
-                    if retryable && attempt <= o.retries && !dry_run {
-                        progress(Progress::Retry {
-                            k,
-                            attempt,
-                            wait_ms: wait,
-                            reason: f.message.clone(),
-                        });
-                        tokio::time::sleep(Duration::from_millis(wait)).await;
-                        wait = wait.saturating_mul(2);
-                        continue;
-                    }
-                    let left = if tx { vec![] } else { left_behind(db, &pieces).await };
-                    let mut f = f;
-                    if !left.is_empty() {
-                        f.state = format!(
-                            "{}; but the failed CREATE INDEX CONCURRENTLY left {} INVALID index(es) behind: drop them before trying again",
-                            f.state,
-                            left.len()
-                        );
-                    }
-                    break StepReport {
-                        version: m.version.clone(),
-                        description: m.description.clone(),
-                        file: file.clone(),
-                        outcome: StepOutcome::Failed,
-                        transactional: tx,
-                        statements: pieces.len() as u32,
-                        attempts: attempt,
-                        ms: t0.elapsed().as_secs_f64() * 1000.0,
-                        failure: Some(f),
-                        left_behind: left,
-                    };
-                }
-            }
-        };
-        failed = step.outcome == StepOutcome::Failed;
-        progress(Progress::Done {
-            k,
-            ok: !failed,
-            ms: step.ms,
-        });
-        steps.push(step);
-    }
+    let plan: Vec<(&Migration, &Script)> = todo.iter().map(|m| (*m, &m.up)).collect();
+    let ok_outcome = if dry_run {
+        StepOutcome::DryRunOk
+    } else {
+        StepOutcome::Applied
+    };
+    let (steps, failed, expected) = run_steps(db, source.format, &plan, false, ok_outcome, o, dry_run, progress).await;
     if dry_run {
         db.execute("ROLLBACK").await.on_target()?;
     }
@@ -797,6 +703,109 @@ async fn apply_locked(
         after: Some(after),
         verify,
     })
+}
+
+/// What [`run_steps`] gives back: the step reports, whether one failed, and per completed step
+/// the relations its statements create or drop (for the schema check).
+type StepsRun = (Vec<StepReport>, bool, Vec<(String, Vec<(String, bool)>)>);
+
+/// Runs scripts one at a time (ups, or downs when `undo`), each retried on lock timeouts with
+/// a doubling back-off while nothing of it stayed applied; after a failure the rest are not run.
+#[allow(clippy::too_many_arguments)]
+async fn run_steps(
+    db: &mut Db<'_>,
+    format: SourceFormat,
+    plan: &[(&Migration, &Script)],
+    undo: bool,
+    ok_outcome: StepOutcome,
+    o: &ApplyOptions,
+    keep_open: bool,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> StepsRun {
+    let n = plan.len() as u32;
+    let mut steps = Vec::new();
+    let mut expected = Vec::new();
+    let mut failed = false;
+    for (idx, (m, script)) in plan.iter().enumerate() {
+        let k = idx as u32 + 1;
+        let report = |outcome, transactional, statements, attempts, ms, failure, left_behind| StepReport {
+            version: m.version.clone(),
+            description: m.description.clone(),
+            file: script.path.display().to_string(),
+            outcome,
+            transactional,
+            statements,
+            attempts,
+            ms,
+            failure,
+            left_behind,
+        };
+        if failed {
+            steps.push(report(StepOutcome::NotRun, true, 0, 0, 0.0, None, vec![]));
+            continue;
+        }
+        let label = if undo { format!("undo {}", m.label()) } else { m.label() };
+        let t0 = Instant::now();
+        let mut attempt = 0;
+        let mut wait = o.backoff_ms;
+        let step = loop {
+            attempt += 1;
+            progress(Progress::Migration {
+                k,
+                n,
+                label: label.clone(),
+                attempt,
+            });
+            let ms = || t0.elapsed().as_secs_f64() * 1000.0;
+            match run_script(db, format, m, script, undo, k, o, keep_open, progress).await {
+                Ok((count, tx, pieces)) => {
+                    expected.push((m.label(), expected_objects(&pieces)));
+                    break report(ok_outcome, tx, count, attempt, ms(), None, vec![]);
+                }
+                Err((mut f, tx, pieces)) => {
+                    // 55P03 lock_not_available is what lock_timeout raises; retrying is safe while
+                    // nothing of the script stayed applied.
+                    let retryable = f.sqlstate.as_deref() == Some("55P03") && (tx || f.statement == 1);
+                    if retryable && attempt <= o.retries && !keep_open {
+                        progress(Progress::Retry {
+                            k,
+                            attempt,
+                            wait_ms: wait,
+                            reason: f.message.clone(),
+                        });
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        wait = wait.saturating_mul(2);
+                        continue;
+                    }
+                    let left = if tx { vec![] } else { left_behind(db, &pieces).await };
+                    if !left.is_empty() {
+                        f.state = format!(
+                            "{}; but the failed CREATE INDEX CONCURRENTLY left {} INVALID index(es) behind: drop them before trying again",
+                            f.state,
+                            left.len()
+                        );
+                    }
+                    break report(
+                        StepOutcome::Failed,
+                        tx,
+                        pieces.len() as u32,
+                        attempt,
+                        ms(),
+                        Some(f),
+                        left,
+                    );
+                }
+            }
+        };
+        failed = step.outcome == StepOutcome::Failed;
+        progress(Progress::Done {
+            k,
+            ok: !failed,
+            ms: step.ms,
+        });
+        steps.push(step);
+    }
+    (steps, failed, expected)
 }
 
 /// The relations a script's statements create (true) or drop (false), as `to_regclass` names.
@@ -936,89 +945,18 @@ async fn rollback_locked(
         }
         todo.push(m);
     }
-    let n = todo.len() as u32;
-    let mut steps = Vec::new();
-    let mut failed = false;
-    for (idx, m) in todo.iter().enumerate() {
-        let k = idx as u32 + 1;
-        let down = m.down.as_ref().expect("checked");
-        let file = down.path.display().to_string();
-        if failed {
-            steps.push(StepReport {
-                version: m.version.clone(),
-                description: m.description.clone(),
-                file,
-                outcome: StepOutcome::NotRun,
-                transactional: true,
-                statements: 0,
-                attempts: 0,
-                ms: 0.0,
-                failure: None,
-                left_behind: vec![],
-            });
-            continue;
-        }
-        let t0 = Instant::now();
-        let mut attempt = 0;
-        let mut wait = o.backoff_ms;
-        let step = loop {
-            attempt += 1;
-            progress(Progress::Migration {
-                k,
-                n,
-                label: format!("undo {}", m.label()),
-                attempt,
-            });
-            match run_script(db, source.format, m, down, true, k, o, false, progress).await {
-                Ok((count, tx, _)) => {
-                    break StepReport {
-                        version: m.version.clone(),
-                        description: m.description.clone(),
-                        file: file.clone(),
-                        outcome: StepOutcome::RolledBack,
-                        transactional: tx,
-                        statements: count,
-                        attempts: attempt,
-                        ms: t0.elapsed().as_secs_f64() * 1000.0,
-                        failure: None,
-                        left_behind: vec![],
-                    };
-                }
-                Err((f, tx, pieces)) => {
-                    if f.sqlstate.as_deref() == Some("55P03") && tx && attempt <= o.retries {
-                        progress(Progress::Retry {
-                            k,
-                            attempt,
-                            wait_ms: wait,
-                            reason: f.message.clone(),
-                        });
-                        tokio::time::sleep(Duration::from_millis(wait)).await;
-                        wait = wait.saturating_mul(2);
-                        continue;
-                    }
-                    break StepReport {
-                        version: m.version.clone(),
-                        description: m.description.clone(),
-                        file: file.clone(),
-                        outcome: StepOutcome::Failed,
-                        transactional: tx,
-                        statements: pieces.len() as u32,
-                        attempts: attempt,
-                        ms: t0.elapsed().as_secs_f64() * 1000.0,
-                        failure: Some(f),
-                        left_behind: vec![],
-                    };
-                }
-            }
-        };
-        failed = step.outcome == StepOutcome::Failed;
-        progress(Progress::Done {
-            k,
-            ok: !failed,
-            ms: step.ms,
-        });
-        steps.push(step);
-    }
+    let plan: Vec<(&Migration, &Script)> = todo.iter().map(|m| (*m, m.down.as_ref().expect("checked"))).collect();
+    let (steps, failed, _) = run_steps(
+        db,
+        source.format,
+        &plan,
+        true,
+        StepOutcome::RolledBack,
+        o,
+        false,
+        progress,
+    )
+    .await;
     let after = status::compare(source, &history::read(db, source.format).await?);
     let verify = steps
         .iter()

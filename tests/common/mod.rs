@@ -431,3 +431,50 @@ impl Drop for PgBouncer {
         let _ = self.child.wait();
     }
 }
+
+/// A psql session that ran `sql` and stays open (holding whatever it took) until dropped.
+pub struct HeldSession(std::process::Child);
+
+impl HeldSession {
+    pub fn open(pg: &PgCluster, app: &str, sql: &str) -> Self {
+        let mut child = Command::new(format!("{PG_BIN}/psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-q",
+            ])
+            .env("PGAPPNAME", app)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{sql}").unwrap();
+        // Keep stdin open (psql waits for more) by leaking it into the child handle's lifetime.
+        std::mem::forget(stdin);
+        HeldSession(child)
+    }
+}
+
+impl Drop for HeldSession {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` every 100 ms until it holds; fails the test after `secs` seconds.
+pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
