@@ -180,25 +180,16 @@ pub fn pieces(script: &Script) -> Result<Vec<Piece>, ApiError> {
             n.message
         )));
     }
-    let parsed = pg_query::parse(&text, pg_query::ParserOptions::DEFAULT).map_err(|_| {
-        let report = lint::lint(
-            &script.sql,
-            Some(&script.path.display().to_string()),
-            &lint::LintOptions::default(),
-        );
-        match report.findings.iter().find(|f| f.rule == "syntax-error") {
-            Some(f) => ApiError::invalid(format!(
-                "{}:{}:{}: {}",
-                script.path.display(),
-                f.line,
-                f.column,
-                f.title
-            )),
-            None => ApiError::invalid(format!("{}: PostgreSQL cannot parse it", script.path.display())),
-        }
+    let parsed = lint::parse::parse(&text).map_err(|e| {
+        let (line, column) = lint::line_col(&script.sql, e.offset.unwrap_or(0));
+        ApiError::invalid(format!(
+            "{}:{line}:{column}: PostgreSQL cannot parse this: {}",
+            script.path.display(),
+            e.message
+        ))
     })?;
     let mut out = Vec::new();
-    for raw in &parsed.protobuf.stmts {
+    for raw in &parsed.stmts {
         let start = raw.stmt_location.max(0) as usize;
         let end = if raw.stmt_len > 0 {
             start + raw.stmt_len as usize
@@ -822,10 +813,10 @@ pub fn expected_objects(pieces: &[Piece]) -> Vec<(String, bool)> {
     };
     let mut out = Vec::new();
     for p in pieces {
-        let Ok(parsed) = pg_query::parse(&p.text, pg_query::ParserOptions::DEFAULT) else {
+        let Ok(parsed) = lint::parse::parse(&p.text) else {
             continue;
         };
-        for raw in &parsed.protobuf.stmts {
+        for raw in &parsed.stmts {
             match raw.stmt.as_ref().and_then(|n| n.node.as_ref()) {
                 Some(NodeEnum::CreateStmt(c)) => out.extend(c.relation.as_ref().map(|r| (qual(r, &r.relname), true))),
                 Some(NodeEnum::IndexStmt(ix)) if !ix.idxname.is_empty() => {

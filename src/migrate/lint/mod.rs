@@ -18,6 +18,8 @@ pub mod ast;
 pub mod live;
 pub mod rules;
 
+pub use dbdeck_pg_parse as parse;
+
 use std::collections::HashSet;
 
 use pg_query::NodeEnum;
@@ -327,28 +329,6 @@ pub fn split(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Where in `stmt` the parser gives up: the byte offset of the first token it cannot take.
-fn error_offset(stmt: &str) -> Option<usize> {
-    let tokens = pg_query::scan(stmt).ok()?.tokens;
-    if tokens.is_empty() {
-        return None;
-    }
-    let parses_so_far = |k: usize| -> bool {
-        let end = tokens[k].end as usize;
-        match pg_query::parse(&stmt[..end], pg_query::ParserOptions::DEFAULT) {
-            Ok(_) => true,
-            Err(e) => e.to_string().contains("at end of input"),
-        }
-    };
-    // The largest prefix of tokens the grammar still accepts; the next token is the culprit.
-    let (mut lo, mut hi) = (0usize, tokens.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if parses_so_far(mid) { lo = mid + 1 } else { hi = mid }
-    }
-    tokens.get(lo).map(|t| t.start as usize)
-}
-
 fn excerpt(stmt: &str) -> String {
     let first = stmt.trim_start().lines().next().unwrap_or("").trim();
     if first.chars().count() > 100 {
@@ -360,7 +340,7 @@ fn excerpt(stmt: &str) -> String {
 }
 
 /// A statement's byte range, where the text its parser saw starts, and its parse.
-type Piece = (usize, usize, usize, Result<Vec<NodeEnum>, String>);
+type Piece = (usize, usize, usize, Result<Vec<NodeEnum>, (String, Option<usize>)>);
 
 /// Lints one script.
 pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
@@ -375,9 +355,9 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
     // (start, end) byte ranges of the statements, and their parse, in order.
     // `base`: where the text the parser saw starts, for the locations inside its tree.
     let mut pieces: Vec<Piece> = Vec::new();
-    match pg_query::parse(&text, pg_query::ParserOptions::DEFAULT) {
+    match parse::parse(&text) {
         Ok(parsed) => {
-            for raw in parsed.protobuf.stmts {
+            for raw in parsed.stmts {
                 let start = raw.stmt_location.max(0) as usize;
                 let end = if raw.stmt_len > 0 {
                     start + raw.stmt_len as usize
@@ -392,15 +372,14 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
             // Statement by statement, so one bad statement does not hide the rest.
             for (start, end) in split(&text) {
                 let piece = &text[start..end];
-                let parsed = pg_query::parse(piece, pg_query::ParserOptions::DEFAULT)
+                let parsed = parse::parse(piece)
                     .map(|p| {
-                        p.protobuf
-                            .stmts
+                        p.stmts
                             .into_iter()
                             .filter_map(|r| r.stmt.and_then(|n| n.node))
                             .collect()
                     })
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| (e.message, e.offset.map(|o| start + o)));
                 pieces.push((start, end, start, parsed));
             }
         }
@@ -421,10 +400,9 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
         let ignored = suppressions(leading);
         let nodes = match parsed {
             Ok(n) => n,
-            Err(message) => {
-                let at = token + error_offset(stmt_text).unwrap_or(0);
+            Err((message, at)) => {
+                let at = at.filter(|&a| a >= token).unwrap_or(token);
                 let (line, column) = line_col(sql, at);
-                let message = message.trim_start_matches("Invalid statement: ").to_string();
                 report.statements += 1;
                 report.findings.push(LintFinding {
                     rule: "syntax-error".into(),
