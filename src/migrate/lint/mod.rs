@@ -305,6 +305,61 @@ fn first_token(sql: &str, mut at: usize) -> usize {
     }
 }
 
+/// Statements no rule looks at — routines, types, operators, grants, comments, DML — by their
+/// leading words; everything else is parsed into a tree.
+fn tree_not_needed(stmt: &str) -> bool {
+    let body = &stmt[first_token(stmt, 0).min(stmt.len())..];
+    let mut words = body
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_uppercase());
+    let first = words.next().unwrap_or_default();
+    let mut second = words.next().unwrap_or_default();
+    if first == "CREATE" && second == "OR" {
+        // CREATE OR REPLACE …
+        second = words.nth(1).unwrap_or_default();
+    }
+    const OBJECTS: &[&str] = &[
+        "FUNCTION",
+        "PROCEDURE",
+        "AGGREGATE",
+        "OPERATOR",
+        "TYPE",
+        "CAST",
+        "LANGUAGE",
+        "TRUSTED",
+        "PROCEDURAL",
+        "TEXT",
+        "COLLATION",
+        "CONVERSION",
+        "ACCESS",
+        "EXTENSION",
+        "SCHEMA",
+        "DOMAIN",
+        "SEQUENCE",
+        "POLICY",
+        "RULE",
+        "PUBLICATION",
+        "SUBSCRIPTION",
+        "SERVER",
+        "USER",
+        "EVENT",
+        "TRANSFORM",
+        "STATISTICS",
+        "ROLE",
+        "GROUP",
+        "ROUTINE",
+        "VIEW",
+        "RECURSIVE",
+    ];
+    match first.as_str() {
+        "CREATE" | "ALTER" => OBJECTS.contains(&second.as_str()) || (first == "ALTER" && second == "DEFAULT"),
+        "COMMENT" | "GRANT" | "REVOKE" | "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "DO" | "CALL" | "SECURITY"
+        | "NOTIFY" | "LISTEN" | "VALUES" | "EXPLAIN" => true,
+        _ => false,
+    }
+}
+
 /// Byte ranges of the statements of a script the parser rejects, split at the scanner's `;`
 /// tokens (so quotes, dollar quotes and comments are respected), blank pieces left out.
 /// (libpg_query's own scanner split drops a statement whose first word is not a keyword.)
@@ -340,7 +395,13 @@ fn excerpt(stmt: &str) -> String {
 }
 
 /// A statement's byte range, where the text its parser saw starts, and its parse.
-type Piece = (usize, usize, usize, Result<Vec<NodeEnum>, (String, Option<usize>)>);
+/// `Ok(None)`: a statement no rule reads (counted, not parsed into a tree).
+type Piece = (
+    usize,
+    usize,
+    usize,
+    Result<Option<Vec<NodeEnum>>, (String, Option<usize>)>,
+);
 
 /// Lints one script.
 pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
@@ -355,17 +416,29 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
     // (start, end) byte ranges of the statements, and their parse, in order.
     // `base`: where the text the parser saw starts, for the locations inside its tree.
     let mut pieces: Vec<Piece> = Vec::new();
-    match parse::parse(&text) {
-        Ok(parsed) => {
-            for raw in parsed.stmts {
-                let start = raw.stmt_location.max(0) as usize;
-                let end = if raw.stmt_len > 0 {
-                    start + raw.stmt_len as usize
+    // The raw parser splits the script (and checks its grammar) without building trees; only
+    // statements some rule reads are parsed into one (libpg_query's tree serialisation is most
+    // of the cost of a parse).
+    match pg_query::split_with_parser(&text) {
+        Ok(stmts) => {
+            for piece in stmts {
+                let start = piece.as_ptr() as usize - text.as_ptr() as usize;
+                let end = start + piece.len();
+                let parsed = if tree_not_needed(piece) {
+                    Ok(None)
                 } else {
-                    text.len()
+                    parse::parse(piece)
+                        .map(|p| {
+                            Some(
+                                p.stmts
+                                    .into_iter()
+                                    .filter_map(|r| r.stmt.and_then(|n| n.node))
+                                    .collect(),
+                            )
+                        })
+                        .map_err(|e| (e.message, e.offset.map(|o| start + o)))
                 };
-                let node = raw.stmt.and_then(|n| n.node);
-                pieces.push((start, end.min(text.len()), 0, Ok(node.into_iter().collect())));
+                pieces.push((start, end, start, parsed));
             }
         }
         Err(_) => {
@@ -374,10 +447,12 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
                 let piece = &text[start..end];
                 let parsed = parse::parse(piece)
                     .map(|p| {
-                        p.stmts
-                            .into_iter()
-                            .filter_map(|r| r.stmt.and_then(|n| n.node))
-                            .collect()
+                        Some(
+                            p.stmts
+                                .into_iter()
+                                .filter_map(|r| r.stmt.and_then(|n| n.node))
+                                .collect(),
+                        )
                     })
                     .map_err(|e| (e.message, e.offset.map(|o| start + o)));
                 pieces.push((start, end, start, parsed));
@@ -399,7 +474,11 @@ pub fn lint(sql: &str, file: Option<&str>, opts: &LintOptions) -> LintReport {
         prev_end = end;
         let ignored = suppressions(leading);
         let nodes = match parsed {
-            Ok(n) => n,
+            Ok(Some(n)) => n,
+            Ok(None) => {
+                report.statements += 1;
+                continue;
+            }
             Err((message, at)) => {
                 let at = at.filter(|&a| a >= token).unwrap_or(token);
                 let (line, column) = line_col(sql, at);
