@@ -32,6 +32,7 @@ async fn main() {
             pool: None,
             cache: None,
             routing: None,
+            replication: None,
         };
         api.call(Request::EnvAdd { env, password: None }).await.unwrap();
     }

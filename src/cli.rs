@@ -40,6 +40,8 @@ pub enum Format {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Manage environments.
     #[command(subcommand)]
@@ -156,6 +158,22 @@ pub enum Command {
     Migrate(crate::cli_migrate::MigrateCommand),
     /// Lock-safety lint of SQL files or migration folders (exit 1 at --severity).
     Lint(crate::cli_migrate::LintArgs),
+    /// Replication topology and lag.
+    #[command(subcommand)]
+    Replication(crate::cli_replication::ReplicationCommand),
+    /// Replication slots of the primary: WAL retained, and when a slot is invalidated or the
+    /// disk fills at the current rate.
+    Slots {
+        #[arg(long)]
+        env: String,
+    },
+    /// Planned switchover to a replica: pre-checks, PgBouncer pause, fence, catch-up, promote,
+    /// verify, stop the old primary, re-point, resume.
+    Switchover(crate::cli_replication::SwitchoverArgs),
+    /// Unplanned failover when the primary is gone: promote the most advanced standby.
+    Failover(crate::cli_replication::FailoverArgs),
+    /// Rewind a node (typically the old primary) and restart it as a standby.
+    Rejoin(crate::cli_replication::RejoinArgs),
     /// Index health: unused, duplicate, overlapping, invalid and oversized indexes, and tables
     /// read mostly by sequential scans.
     Indexes {
@@ -323,6 +341,60 @@ pub struct AddArgs {
     pub pool: PoolArgs,
     #[command(flatten)]
     pub routing: RoutingArgs,
+    #[command(flatten)]
+    pub replication: ReplicationArgs,
+}
+
+/// How dbdeck watches and drives replication.
+#[derive(Debug, Args, Default)]
+pub struct ReplicationArgs {
+    /// Replay lag (seconds) above which a standby is in alert and a switchover refused.
+    #[arg(long, value_name = "S")]
+    pub lag_threshold: Option<f64>,
+    /// A node's data directory on this machine (HOST:PORT=DIR, repeatable): dbdeck may stop
+    /// it after a switchover and rejoin it with pg_rewind.
+    #[arg(long = "node-dir", value_name = "HOST:PORT=DIR")]
+    pub data_dirs: Vec<String>,
+    /// Where pg_ctl and pg_rewind are.
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<String>,
+    /// The pgbouncer.ini dbdeck may rewrite to re-point PgBouncer at a new primary.
+    #[arg(long, value_name = "FILE")]
+    pub pgbouncer_ini: Option<String>,
+}
+
+impl ReplicationArgs {
+    fn apply(
+        &self,
+        current: Option<crate::env::ReplicationSettings>,
+    ) -> Result<Option<crate::env::ReplicationSettings>, ApiError> {
+        if self.lag_threshold.is_none()
+            && self.data_dirs.is_empty()
+            && self.pg_bin.is_none()
+            && self.pgbouncer_ini.is_none()
+        {
+            return Ok(current);
+        }
+        let mut r = current.unwrap_or_default();
+        r.lag_threshold_s = self.lag_threshold.unwrap_or(r.lag_threshold_s);
+        for d in &self.data_dirs {
+            let (address, dir) = d
+                .split_once('=')
+                .ok_or_else(|| ApiError::invalid(format!("--node-dir '{d}' is not HOST:PORT=DIR")))?;
+            r.local_nodes.retain(|n| n.address != address);
+            r.local_nodes.push(crate::env::LocalNode {
+                address: address.to_owned(),
+                data_dir: dir.to_owned(),
+            });
+        }
+        if self.pg_bin.is_some() {
+            r.pg_bin = self.pg_bin.clone();
+        }
+        if self.pgbouncer_ini.is_some() {
+            r.pgbouncer_ini = self.pgbouncer_ini.clone();
+        }
+        Ok(Some(r))
+    }
 }
 
 /// Read routing of dbdeck's monitoring reads.
@@ -427,6 +499,8 @@ pub struct UpdateArgs {
     pub pool: PoolArgs,
     #[command(flatten)]
     pub routing: RoutingArgs,
+    #[command(flatten)]
+    pub replication: ReplicationArgs,
     /// Required for prod: the environment's name.
     #[arg(long)]
     pub confirm: Option<String>,
@@ -555,6 +629,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                         pool,
                         cache: None,
                         routing: a.routing.apply(None),
+                        replication: a.replication.apply(None)?,
                     },
                     password,
                 }
@@ -591,6 +666,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                     *pool = u.pool.apply(*pool);
                 }
                 input.routing = u.routing.apply(input.routing.take());
+                input.replication = u.replication.apply(input.replication.take())?;
                 Request::EnvUpdate {
                     name: u.name,
                     env: input,
@@ -810,6 +886,25 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             api.store().close().await;
             return code;
         }
+        Command::Replication(crate::cli_replication::ReplicationCommand::Status { env }) => {
+            Request::ReplicationStatus { name: env }
+        }
+        Command::Slots { env } => Request::ReplicationSlots { name: env },
+        Command::Switchover(a) => {
+            let code = crate::cli_replication::switchover(&api, cli.format, a).await;
+            api.store().close().await;
+            return code;
+        }
+        Command::Failover(a) => {
+            let code = crate::cli_replication::failover(&api, cli.format, a).await;
+            api.store().close().await;
+            return code;
+        }
+        Command::Rejoin(a) => {
+            let code = crate::cli_replication::rejoin(&api, cli.format, a).await;
+            api.store().close().await;
+            return code;
+        }
         Command::Metrics => Request::MetricList,
         Command::History {
             env,
@@ -1011,7 +1106,7 @@ async fn shutdown_signal() {
 }
 
 /// Print a response; returns the exit code it implies.
-fn print(format: Format, resp: &Response) -> i32 {
+pub(crate) fn print(format: Format, resp: &Response) -> i32 {
     let code = exit_code(resp);
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(resp).expect("responses serialise"));
@@ -1242,6 +1337,9 @@ fn print(format: Format, resp: &Response) -> i32 {
         Response::PlanComparison(c) => crate::cli_plans::print_comparison(c),
         Response::Indexes(r) => crate::cli_plans::print_indexes(r),
         Response::IndexAdvice(a) => crate::cli_plans::print_advice(a),
+        Response::Topology(t) => crate::cli_replication::print_topology(t),
+        Response::Slots(r) => crate::cli_replication::print_slots(r),
+        Response::Flow(r) => crate::cli_replication::print_flow(r),
         r @ (Response::MigrationStatus(_)
         | Response::MigrationPlan(_)
         | Response::MigrationRun(_)
@@ -1361,6 +1459,7 @@ fn exit_code(resp: &Response) -> i32 {
         Response::TestReport(r) if !r.ok => 1,
         Response::Verified(v) if !v.ok => 1,
         Response::Imported(r) if !r.problems.is_empty() => 1,
+        r if r.flow_failed() => 1,
         r => crate::cli_migrate::exit_code(r),
     }
 }

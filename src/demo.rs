@@ -37,6 +37,7 @@ pub fn demo_input(data_dir: &Path) -> EnvInput {
         pool: Some(PoolProfile::for_kind("dev")),
         cache: None,
         routing: None,
+        replication: None,
     }
 }
 

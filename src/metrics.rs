@@ -37,6 +37,8 @@ pub enum Metric {
     PoolUtilisationPct,
     /// 95th percentile of the time to get a connection from dbdeck's pool.
     AcquireP95Ms,
+    /// A standby's replay lag. Recorded per standby (`replica_lag_s/NAME`), so not in [`ALL`].
+    ReplayLagS,
 }
 
 pub const ALL: &[Metric] = &[
@@ -73,6 +75,7 @@ impl Metric {
             Metric::Deadlocks => "deadlocks",
             Metric::PoolUtilisationPct => "pool_utilisation_pct",
             Metric::AcquireP95Ms => "acquire_p95_ms",
+            Metric::ReplayLagS => "replay_lag_s",
         }
     }
 
@@ -96,6 +99,7 @@ impl Metric {
             Metric::Deadlocks => ("Deadlocks", "deadlocks", None, false),
             Metric::PoolUtilisationPct => ("dbdeck pool utilisation", "%", Some(80.0), false),
             Metric::AcquireP95Ms => ("Pool acquire wait p95", "ms", None, false),
+            Metric::ReplayLagS => ("Replay lag", "s", None, false),
         };
         MetricInfo {
             id: self,
@@ -308,6 +312,74 @@ pub async fn history(
     max_points: i64,
     retention: Retention,
 ) -> Result<History, ApiError> {
+    history_of(
+        store,
+        env,
+        metric.id(),
+        metric.info(),
+        from_ms,
+        to_ms,
+        max_points,
+        retention,
+    )
+    .await
+}
+
+/// Record samples of per-object series (a standby's lag, a slot's retained WAL), whose ids are
+/// `metric/object` (e.g. `replica_lag_s/node2`). They are rolled up like the fixed metrics.
+pub async fn record_series(store: &Store, env: &str, ts_ms: i64, values: &[(String, f64)]) -> Result<(), ApiError> {
+    let values: Vec<&(String, f64)> = values.iter().filter(|(_, v)| v.is_finite()).collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut q =
+        sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT OR REPLACE INTO metric_samples (env, metric, ts_ms, value) ");
+    q.push_values(values, |mut b, (id, v)| {
+        b.push_bind(env).push_bind(id.as_str()).push_bind(ts_ms).push_bind(*v);
+    });
+    q.build().execute(store.pool()).await?;
+    Ok(())
+}
+
+/// The raw samples of series `id` since `since_ms`, oldest first.
+pub async fn samples(store: &Store, env: &str, id: &str, since_ms: i64) -> Result<Vec<(i64, f64)>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT ts_ms, value FROM metric_samples WHERE env = ? AND metric = ? AND ts_ms >= ? ORDER BY ts_ms",
+    )
+    .bind(env)
+    .bind(id)
+    .bind(since_ms)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Series ids of `env` that start with `prefix` and have a sample since `since_ms`.
+pub async fn series_ids(store: &Store, env: &str, prefix: &str, since_ms: i64) -> Result<Vec<String>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT metric FROM metric_samples WHERE env = ? AND metric >= ? AND metric < ? AND ts_ms >= ? ORDER BY metric",
+    )
+    .bind(env)
+    .bind(prefix)
+    .bind(format!("{prefix}\u{10ffff}"))
+    .bind(since_ms)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Read series `id` of `env` for [from, to], at most about `max_points` points.
+#[allow(clippy::too_many_arguments)]
+pub async fn history_of(
+    store: &Store,
+    env: &str,
+    id: &str,
+    info: MetricInfo,
+    from_ms: i64,
+    to_ms: i64,
+    max_points: i64,
+    retention: Retention,
+) -> Result<History, ApiError> {
     let span = (to_ms - from_ms).max(1);
     let now = now_ms();
     // The finest source that still holds the start of the range.
@@ -348,7 +420,7 @@ pub async fn history(
             )
             .bind(bucket)
             .bind(env)
-            .bind(metric.id())
+            .bind(id)
             .bind(from)
             .bind(to)
             .fetch_all(store.pool())
@@ -361,7 +433,7 @@ pub async fn history(
             )
             .bind(bucket)
             .bind(env)
-            .bind(metric.id())
+            .bind(id)
             .bind(from)
             .bind(to)
             .bind(step_ms)
@@ -392,7 +464,7 @@ pub async fn history(
     }
     Ok(History {
         env: env.to_owned(),
-        info: metric.info(),
+        info,
         source: source.to_owned(),
         bucket_ms: if source == "raw" && bucket == 1 { 0 } else { bucket },
         points,

@@ -126,6 +126,19 @@ pub fn typescript() -> String {
         crate::migrate::lint::live::LiveContext::decl(&cfg),
         crate::migrate::lint::live::TableFacts::decl(&cfg),
         crate::migrate::lint::live::LongTransaction::decl(&cfg),
+        crate::env::ReplicationSettings::decl(&cfg),
+        crate::env::LocalNode::decl(&cfg),
+        crate::replicate::Check::decl(&cfg),
+        crate::replicate::topology::Topology::decl(&cfg),
+        crate::replicate::topology::NodeState::decl(&cfg),
+        crate::replicate::topology::Sender::decl(&cfg),
+        crate::replicate::topology::Receiver::decl(&cfg),
+        crate::replicate::topology::Discovered::decl(&cfg),
+        crate::replicate::slots::Slot::decl(&cfg),
+        crate::replicate::slots::SlotsReport::decl(&cfg),
+        crate::replicate::flow::Phase::decl(&cfg),
+        crate::replicate::flow::NodeOutcome::decl(&cfg),
+        crate::replicate::flow::FlowReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 mod migrate;
+mod replication;
 pub use migrate::read_source;
 mod plans;
 mod types;
@@ -571,6 +572,58 @@ impl Api {
                 })
             }
             Request::MetricList => Ok(Response::Metrics(metrics::ALL.iter().map(|m| m.info()).collect())),
+            Request::ReplicationStatus { name } => {
+                Ok(Response::Topology(Box::new(self.replication_status(&name).await?)))
+            }
+            Request::ReplicationSlots { name } => Ok(Response::Slots(self.replication_slots(&name).await?)),
+            Request::ChartReplicationLag {
+                name,
+                minutes,
+                width,
+                height,
+            } => Ok(Response::Chart(self.lag_chart(&name, minutes, width, height).await?)),
+            Request::Switchover {
+                name,
+                to,
+                check_only,
+                confirm,
+                catchup_timeout_s,
+            } => {
+                let kind = replication::FlowKind::Switchover {
+                    to,
+                    check_only: check_only.unwrap_or(false),
+                };
+                let timeout = catchup_timeout_s.map(Duration::from_secs);
+                Ok(Response::Flow(Box::new(
+                    self.replication_flow(&name, kind, confirm.as_deref(), timeout).await?,
+                )))
+            }
+            Request::Failover {
+                name,
+                to,
+                confirm,
+                force,
+            } => {
+                let kind = replication::FlowKind::Failover {
+                    to,
+                    force: force.as_deref() == Some(name.as_str()),
+                };
+                if force.as_deref().is_some_and(|f| f != name) {
+                    return Err(ApiError::new(
+                        ErrorCode::ConfirmationRequired,
+                        format!("--force must be the environment's name, '{name}', typed exactly"),
+                    ));
+                }
+                Ok(Response::Flow(Box::new(
+                    self.replication_flow(&name, kind, confirm.as_deref(), None).await?,
+                )))
+            }
+            Request::Rejoin { name, node, confirm } => {
+                let kind = replication::FlowKind::Rejoin { node };
+                Ok(Response::Flow(Box::new(
+                    self.replication_flow(&name, kind, confirm.as_deref(), None).await?,
+                )))
+            }
             Request::History {
                 name,
                 metric,
@@ -1030,6 +1083,7 @@ impl Api {
                 if let Err(e) = metrics::record(&self.inner.store, &env.name, ts, &values).await {
                     tracing::warn!(env = %env.name, error = %e.message, "could not store metrics");
                 }
+                self.collect_replication(env).await;
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e.message, "health check could not read the store"),

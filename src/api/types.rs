@@ -351,6 +351,64 @@ pub enum Request {
         #[ts(optional)]
         name: Option<String>,
     },
+    /// Replication topology of an environment: each node's role, LSNs, timeline, WAL
+    /// receiver and walsenders, each standby's lag, unconfigured standbys, alerts. Records the
+    /// lag as history.
+    ReplicationStatus { name: String },
+    /// The primary's replication slots, with WAL retained and a forecast of invalidation or a
+    /// full disk. Records the retained WAL, so each reading sharpens the next forecast.
+    ReplicationSlots { name: String },
+    /// A chart of each standby's replay lag with the environment's threshold.
+    ChartReplicationLag {
+        name: String,
+        minutes: u32,
+        #[serde(default)]
+        #[ts(optional)]
+        width: Option<u32>,
+        #[serde(default)]
+        #[ts(optional)]
+        height: Option<u32>,
+    },
+    /// A planned switchover to the replica `to` (phases as `replication_progress` events).
+    /// `check_only` runs the pre-checks and changes nothing.
+    Switchover {
+        name: String,
+        to: String,
+        #[serde(default)]
+        #[ts(optional)]
+        check_only: Option<bool>,
+        /// Required for prod: the environment's name.
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+        /// How long the candidate may take to replay up to the fence (default 30).
+        #[serde(default)]
+        #[ts(optional)]
+        catchup_timeout_s: Option<u64>,
+    },
+    /// An unplanned failover to `to`, or to the most advanced standby. Refused while another
+    /// node answers as a primary unless `force` is the environment's name.
+    Failover {
+        name: String,
+        #[serde(default)]
+        #[ts(optional)]
+        to: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+        #[serde(default)]
+        #[ts(optional)]
+        force: Option<String>,
+    },
+    /// Bring `node` (a replica whose data directory is on this machine, typically the old
+    /// primary) back as a standby of the primary with pg_rewind.
+    Rejoin {
+        name: String,
+        node: String,
+        #[serde(default)]
+        #[ts(optional)]
+        confirm: Option<String>,
+    },
 }
 
 /// What a call returns. Tagged by `kind`, with the value under `data`.
@@ -389,6 +447,9 @@ pub enum Response {
     Drift(crate::migrate::DriftMatrix),
     RollbackTest(Box<crate::migrate::RollbackTest>),
     Lint(Vec<crate::migrate::lint::LintReport>),
+    Topology(Box<crate::replicate::topology::Topology>),
+    Slots(crate::replicate::slots::SlotsReport),
+    Flow(Box<crate::replicate::flow::FlowReport>),
     Done,
 }
 
@@ -477,5 +538,11 @@ pub enum Event {
     MigrationProgress {
         env: String,
         progress: crate::migrate::run::Progress,
+    },
+    /// A phase of a running switchover, failover or rejoin started or ended.
+    ReplicationProgress {
+        env: String,
+        job: String,
+        phase: crate::replicate::flow::Phase,
     },
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CacheTargets, EnvInput, Environment, Field, PoolProfile, ReadRouting, ReplicaInput, Role};
+use super::{
+    CacheTargets, EnvInput, Environment, Field, PoolProfile, ReadRouting, ReplicaInput, ReplicationSettings, Role,
+};
 use crate::api::ImportProblem;
 
 /// One `[env.NAME]` table.
@@ -37,6 +39,8 @@ struct EnvToml {
     cache: Option<toml::Spanned<CacheTargets>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     routing: Option<toml::Spanned<ReadRouting>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replication: Option<toml::Spanned<ReplicationSettings>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,6 +88,7 @@ pub fn export(envs: &[Environment]) -> String {
                     pool: Some(toml::Spanned::new(0..0, e.pool)),
                     cache: Some(toml::Spanned::new(0..0, e.cache.clone())),
                     routing: Some(toml::Spanned::new(0..0, e.routing.clone())),
+                    replication: Some(toml::Spanned::new(0..0, e.replication.clone())),
                 };
                 (e.name.clone(), toml::Spanned::new(0..0, t))
             })
@@ -153,6 +158,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
             pool: t.pool.as_ref().map(|p| *p.get_ref()),
             cache: t.cache.as_ref().map(|c| c.get_ref().clone()),
             routing: t.routing.as_ref().map(|c| c.get_ref().clone()),
+            replication: t.replication.as_ref().map(|c| c.get_ref().clone()),
         };
         let line_for = |f: Field| -> Option<u32> {
             match f {
@@ -167,6 +173,7 @@ pub fn parse_all(text: &str) -> (Vec<Imported>, Vec<ImportProblem>) {
                 Field::Pool => t.pool.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Cache => t.cache.as_ref().and_then(|c| span_line(c.span())).or(table_line),
                 Field::Routing => t.routing.as_ref().and_then(|c| span_line(c.span())).or(table_line),
+                Field::Replication => t.replication.as_ref().and_then(|c| span_line(c.span())).or(table_line),
             }
         };
         let checked = input.clone().into_environment(None, |e, r| format!("{e}/{r}"));

@@ -245,6 +245,91 @@ impl Default for ReadRouting {
 
 impl Eq for ReadRouting {}
 
+/// How dbdeck watches and drives replication in an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicationSettings {
+    /// Replay lag, in seconds, above which a standby is in alert and a switchover to it is
+    /// refused.
+    pub lag_threshold_s: f64,
+    /// Data directories on this machine that dbdeck may stop, start and rewind, by the node's
+    /// `host:port`. A node listed here can be stopped for good after a switchover and rejoined
+    /// as a standby with pg_rewind; any other node is only fenced.
+    pub local_nodes: Vec<LocalNode>,
+    /// Where pg_ctl and pg_rewind are (default: the newest /usr/lib/postgresql/N/bin, else PATH).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pg_bin: Option<String>,
+    /// The pgbouncer.ini dbdeck may rewrite to point PgBouncer's databases at a new primary.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbouncer_ini: Option<String>,
+}
+
+/// A node whose data directory is on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LocalNode {
+    /// `host:port` as in the node's URL.
+    pub address: String,
+    pub data_dir: String,
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        ReplicationSettings {
+            lag_threshold_s: 5.0,
+            local_nodes: vec![],
+            pg_bin: None,
+            pgbouncer_ini: None,
+        }
+    }
+}
+
+impl Eq for ReplicationSettings {}
+
+impl ReplicationSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !(self.lag_threshold_s.is_finite() && self.lag_threshold_s > 0.0) {
+            return Err(format!(
+                "replication.lag_threshold_s must be more than 0 seconds, not {}",
+                self.lag_threshold_s
+            ));
+        }
+        for n in &self.local_nodes {
+            let ok = n
+                .address
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            if !ok {
+                return Err(format!("replication.local_nodes: '{}' is not host:port", n.address));
+            }
+            if !n.data_dir.starts_with('/') {
+                return Err(format!(
+                    "replication.local_nodes: the data directory of {} must be an absolute path, not '{}'",
+                    n.address, n.data_dir
+                ));
+            }
+        }
+        for (what, v) in [("pg_bin", &self.pg_bin), ("pgbouncer_ini", &self.pgbouncer_ini)] {
+            if let Some(v) = v
+                && !v.starts_with('/')
+            {
+                return Err(format!("replication.{what} must be an absolute path, not '{v}'"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The local data directory of the node at `address` (`host:port`), if dbdeck was given one.
+    pub fn data_dir_of(&self, address: &str) -> Option<&str> {
+        self.local_nodes
+            .iter()
+            .find(|n| n.address == address)
+            .map(|n| n.data_dir.as_str())
+    }
+}
+
 /// An environment as dbdeck keeps it. Contains no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Environment {
@@ -270,6 +355,8 @@ pub struct Environment {
     pub cache: CacheTargets,
     #[serde(default)]
     pub routing: ReadRouting,
+    #[serde(default)]
+    pub replication: ReplicationSettings,
 }
 
 impl Environment {
@@ -356,6 +443,9 @@ pub struct EnvInput {
     #[ts(optional)]
     #[serde(default)]
     pub routing: Option<ReadRouting>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub replication: Option<ReplicationSettings>,
 }
 
 fn default_kind() -> String {
@@ -380,6 +470,7 @@ pub enum Field {
     Pool,
     Cache,
     Routing,
+    Replication,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,6 +557,8 @@ impl EnvInput {
                 format!("routing.max_lag_s must be 0 or more seconds, not {}", routing.max_lag_s),
             ));
         }
+        let replication = self.replication.clone().unwrap_or_default();
+        replication.validate().map_err(|m| err(Field::Replication, m))?;
 
         let mut secrets = ExtractedSecrets::default();
         let mut endpoint = |field: Field, role: Role, raw: &str, schemes: &[&str], extra: Option<Sensitive<String>>| {
@@ -562,6 +655,7 @@ impl EnvInput {
                 pool,
                 cache,
                 routing,
+                replication,
             },
             secrets,
         ))
@@ -590,6 +684,7 @@ impl Environment {
             pool: Some(self.pool),
             cache: Some(self.cache.clone()),
             routing: Some(self.routing.clone()),
+            replication: Some(self.replication.clone()),
         }
     }
 }
@@ -699,6 +794,7 @@ mod tests {
             pool: None,
             cache: None,
             routing: None,
+            replication: None,
         }
     }
 

@@ -167,16 +167,29 @@ impl PgCluster {
     /// A streaming standby of `primary` (trust clusters), made with pg_basebackup -R and started
     /// on its own port.
     pub fn standby_of(primary: &PgCluster) -> Self {
+        Self::standby_named(primary, None, None)
+    }
+
+    /// A standby that names itself `name` to its upstream (application_name), streaming
+    /// through physical slot `slot` (created on the upstream) when given.
+    pub fn standby_named(upstream: &PgCluster, name: Option<&str>, slot: Option<&str>) -> Self {
         let dir = tempfile::Builder::new().prefix("dbdeck-pg-standby-").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let data = dir.path().join("data");
-        let out = pg_command("pg_basebackup")
-            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string(), "-U", "postgres"])
+        let mut conninfo = format!("host=127.0.0.1 port={} user=postgres", upstream.port);
+        if let Some(n) = name {
+            conninfo.push_str(&format!(" application_name={n}"));
+        }
+        let mut cmd = pg_command("pg_basebackup");
+        cmd.arg("-d")
+            .arg(&conninfo)
             .arg("-D")
             .arg(&data)
-            .args(["-R", "-X", "stream", "-c", "fast", "-N"])
-            .output()
-            .expect("pg_basebackup runs");
+            .args(["-R", "-X", "stream", "-c", "fast", "-N"]);
+        if let Some(s) = slot {
+            cmd.args(["-C", "-S", s]);
+        }
+        let out = cmd.output().expect("pg_basebackup runs");
         assert!(
             out.status.success(),
             "pg_basebackup failed: {}",
@@ -186,10 +199,57 @@ impl PgCluster {
             port: free_port(),
             password: String::new(),
             dir,
-            settings: primary.settings.clone(),
+            settings: upstream.settings.clone(),
         };
         c.start_server();
         c
+    }
+
+    /// A trust primary set up for replication tests: WAL for standbys and pg_rewind
+    /// (`wal_log_hints`), plus `extra` settings.
+    pub fn replication_primary(extra: &[&str]) -> Self {
+        let mut settings = vec![
+            "wal_level=replica",
+            "max_wal_senders=10",
+            "wal_keep_size=256MB",
+            "wal_log_hints=on",
+            "hot_standby_feedback=on",
+        ];
+        settings.extend_from_slice(extra);
+        Self::trust(&settings)
+    }
+
+    /// Stop the server cleanly and start it again with `setting` (name=value) added.
+    pub fn restart_with(&mut self, setting: &str) {
+        let out = pg_command("pg_ctl")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "stop"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.settings.push(setting.to_owned());
+        self.start_server();
+    }
+
+    /// `host:port` as dbdeck names this node.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Whether a server runs on the data directory (`pg_ctl status`).
+    pub fn running(&self) -> bool {
+        pg_command("pg_ctl")
+            .arg("status")
+            .arg("-D")
+            .arg(self.data_dir())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     }
 
     /// Start (or restart) the server on the same port and data directory.
@@ -370,6 +430,17 @@ pub struct PgBouncer {
 
 impl PgBouncer {
     pub fn start(pg_port: u16, admin_password: &str) -> Self {
+        Self::with_auth(pg_port, Some(admin_password))
+    }
+
+    /// With `None`, trust authentication (users must still be in the userlist).
+    pub fn with_auth(pg_port: u16, admin_password: Option<&str>) -> Self {
+        let auth_type = if admin_password.is_some() {
+            "scram-sha-256"
+        } else {
+            "trust"
+        };
+        let admin_password = admin_password.unwrap_or("unused");
         let dir = tempfile::Builder::new().prefix("dbdeck-pgb-").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let port = free_port();
@@ -384,7 +455,7 @@ impl PgBouncer {
             format!(
                 "[databases]\napp = host=127.0.0.1 port={pg_port} dbname=postgres user=postgres\n\n\
                  [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
-                 auth_type = scram-sha-256\nauth_file = {d}/userlist.txt\nadmin_users = admin\n\
+                 auth_type = {auth_type}\nauth_file = {d}/userlist.txt\nadmin_users = admin\n\
                  pool_mode = transaction\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n"
             ),
         )
@@ -422,6 +493,16 @@ impl PgBouncer {
 
     pub fn admin_url(&self) -> String {
         format!("postgres://admin@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    /// Its configuration file (dbdeck re-points `[databases]` in it).
+    pub fn ini(&self) -> PathBuf {
+        self._dir.path().join("pgbouncer.ini")
+    }
+
+    /// A URL to the `app` database through PgBouncer.
+    pub fn app_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/app", self.port)
     }
 }
 

@@ -34,11 +34,19 @@ build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: 
 /**
  * Up to and including this version.
  */
-target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", scripts: Array<LintInput>, name?: string, };
+target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", scripts: Array<LintInput>, name?: string, } | { "op": "replication_status", name: string, } | { "op": "replication_slots", name: string, } | { "op": "chart_replication_lag", name: string, minutes: number, width?: number, height?: number, } | { "op": "switchover", name: string, to: string, check_only?: boolean, 
+/**
+ * Required for prod: the environment's name.
+ */
+confirm?: string, 
+/**
+ * How long the candidate may take to replay up to the fence (default 30).
+ */
+catchup_timeout_s?: number, } | { "op": "failover", name: string, to?: string, confirm?: string, force?: string, } | { "op": "rejoin", name: string, node: string, confirm?: string, };
 
-export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": Array<LintReport> } | { "kind": "done" };
+export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": Array<LintReport> } | { "kind": "topology", "data": Topology } | { "kind": "slots", "data": SlotsReport } | { "kind": "flow", "data": FlowReport } | { "kind": "done" };
 
-export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, } | { "type": "migration_progress", env: string, progress: Progress, };
+export type Event = { "type": "health", sample: HealthSample, } | { "type": "envs_changed" } | { "type": "audit", record: AuditRecord, } | { "type": "bench_progress", env: string, second: number, seconds: number, ops: number, } | { "type": "migration_progress", env: string, progress: Progress, } | { "type": "replication_progress", env: string, job: string, phase: Phase, };
 
 export type ApiError = { code: ErrorCode, message: string, hint?: string, };
 
@@ -102,9 +110,9 @@ kind: string,
 /**
  * `#rrggbb`; prod is always red.
  */
-colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, cache: CacheTargets, routing: ReadRouting, };
+colour: string, engine: Engine, primary: Endpoint, replicas: Array<Replica>, pgbouncer?: Endpoint, redis?: Endpoint, patroni?: string, pool: PoolProfile, cache: CacheTargets, routing: ReadRouting, replication: ReplicationSettings, };
 
-export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, cache?: CacheTargets, routing?: ReadRouting, };
+export type EnvInput = { name: string, kind: string, colour?: string, url: string, replicas: Array<ReplicaInput>, pgbouncer?: string, redis?: string, patroni?: string, pool?: PoolProfile, cache?: CacheTargets, routing?: ReadRouting, replication?: ReplicationSettings, };
 
 export type ReplicaInput = { name: string, url: string, };
 
@@ -330,7 +338,7 @@ export type BreakerState = "closed" | "open" | "half_open";
 
 export type BreakerEvent = { ts_ms: number, state: BreakerState, reason: string, };
 
-export type Metric = "latency_ms" | "availability" | "connections" | "tps" | "cache_hit_pct" | "deadlocks" | "pool_utilisation_pct" | "acquire_p95_ms";
+export type Metric = "latency_ms" | "availability" | "connections" | "tps" | "cache_hit_pct" | "deadlocks" | "pool_utilisation_pct" | "acquire_p95_ms" | "replay_lag_s";
 
 export type MetricInfo = { id: Metric, label: string, unit: string, 
 /**
@@ -891,3 +899,221 @@ export type LongTransaction = { pid: number, age_s: number, state: string, query
  * Tables it holds a lock on, as `regclass` prints them.
  */
 tables: Array<string>, };
+
+export type ReplicationSettings = { 
+/**
+ * Replay lag, in seconds, above which a standby is in alert and a switchover to it is
+ * refused.
+ */
+lag_threshold_s: number, 
+/**
+ * Data directories on this machine that dbdeck may stop, start and rewind, by the node's
+ * `host:port`. A node listed here can be stopped for good after a switchover and rejoined
+ * as a standby with pg_rewind; any other node is only fenced.
+ */
+local_nodes: Array<LocalNode>, 
+/**
+ * Where pg_ctl and pg_rewind are (default: the newest /usr/lib/postgresql/N/bin, else PATH).
+ */
+pg_bin?: string, 
+/**
+ * The pgbouncer.ini dbdeck may rewrite to point PgBouncer's databases at a new primary.
+ */
+pgbouncer_ini?: string, };
+
+export type LocalNode = { 
+/**
+ * `host:port` as in the node's URL.
+ */
+address: string, data_dir: string, };
+
+export type Check = { name: string, 
+/**
+ * `pass`, `fail`, `warn` or `skip`.
+ */
+status: string, reason: string, };
+
+export type Topology = { env: string, ts_ms: number, lag_threshold_s: number, 
+/**
+ * The node answering as primary (none, or the first of several: see `alerts`).
+ */
+primary: string | null, nodes: Array<NodeState>, discovered: Array<Discovered>, 
+/**
+ * What a person should look at first: lag over threshold, unreachable nodes, two
+ * primaries, stopped receivers.
+ */
+alerts: Array<string>, };
+
+export type NodeState = { 
+/**
+ * `primary` or the replica's name in the environment.
+ */
+name: string, address: string, reachable: boolean, error: string | null, 
+/**
+ * `primary` or `standby` as the server says (not as configured); `null` when unreachable.
+ */
+role: string | null, version: string | null, timeline: number | null, 
+/**
+ * The primary's current write position.
+ */
+current_lsn: string | null, receive_lsn: string | null, replay_lsn: string | null, 
+/**
+ * When the last replayed transaction committed on the primary; `null` if this standby has
+ * replayed none yet.
+ */
+last_replay_ms: number | null, 
+/**
+ * Replay lag against the primary, in bytes and seconds; `null` when it cannot be known
+ * (e.g. nothing replayed yet).
+ */
+lag_bytes: number | null, lag_s: number | null, 
+/**
+ * Over the environment's lag threshold.
+ */
+lag_alert: boolean, 
+/**
+ * A sentence on the lag (why it is null, where it came from).
+ */
+lag_note: string, 
+/**
+ * The node (name, or `host:port` when not configured) this standby streams from.
+ */
+upstream: string | null, receiver: Receiver | null, senders: Array<Sender>, };
+
+export type Sender = { pid: number, application_name: string, 
+/**
+ * `null` over a Unix socket.
+ */
+client_addr: string | null, state: string, sent_lsn: string | null, write_lsn: string | null, flush_lsn: string | null, replay_lsn: string | null, write_lag_s: number | null, flush_lag_s: number | null, replay_lag_s: number | null, 
+/**
+ * `async`, `potential`, `sync` or `quorum`.
+ */
+sync_state: string, 
+/**
+ * The physical slot it streams through, if any.
+ */
+slot_name: string | null, 
+/**
+ * The configured node this is, when it could be told.
+ */
+node: string | null, };
+
+export type Receiver = { 
+/**
+ * `streaming`, `catchup`, `waiting`, `starting`, `stopping` or `stopped`.
+ */
+status: string, 
+/**
+ * `host:port` it streams from.
+ */
+upstream: string, slot_name: string | null, received_tli: number | null, flushed_lsn: string | null, 
+/**
+ * Seconds since the upstream last said something.
+ */
+since_message_s: number | null, };
+
+export type Discovered = { application_name: string, client_addr: string | null, 
+/**
+ * The configured node it streams from.
+ */
+upstream: string, state: string, lag_bytes: number | null, 
+/**
+ * How to add it (its port cannot be seen from the upstream).
+ */
+suggestion: string, };
+
+export type Slot = { name: string, 
+/**
+ * `physical` or `logical`.
+ */
+slot_type: string, plugin: string | null, database: string | null, active: boolean, active_pid: number | null, temporary: boolean, restart_lsn: string | null, confirmed_flush_lsn: string | null, 
+/**
+ * `reserved`, `extended`, `unreserved` or `lost`.
+ */
+wal_status: string | null, 
+/**
+ * Bytes that can still be written before this slot is invalidated; `null` when
+ * max_slot_wal_keep_size is unlimited.
+ */
+safe_wal_size: number | null, 
+/**
+ * WAL this slot holds back.
+ */
+retained_bytes: number | null, 
+/**
+ * How fast `retained_bytes` grew over the recorded samples.
+ */
+growth_bytes_per_s: number | null, invalidated_in_s: number | null, disk_full_in_s: number | null, 
+/**
+ * The forecast in a sentence.
+ */
+forecast: string, warnings: Array<string>, };
+
+export type SlotsReport = { env: string, 
+/**
+ * The node the slots were read from (the primary).
+ */
+node: string, ts_ms: number, 
+/**
+ * `-1` means unlimited: a stuck slot can fill the disk.
+ */
+max_slot_wal_keep_size_mb: number, 
+/**
+ * Free space of the file system under pg_wal, when its data directory is on this machine.
+ */
+disk_free_bytes: number | null, disk_note: string, slots: Array<Slot>, };
+
+export type Phase = { 
+/**
+ * Stable id: `checks`, `pause`, `fence`, `catch_up`, `promote`, `verify`, `stop_old`,
+ * `repoint`, `resume`, `assess`, `checkpoint`, `rewind`, `configure`, `start`.
+ */
+id: string, title: string, 
+/**
+ * `running`, `ok`, `warning`, `failed` or `skipped`.
+ */
+status: string, 
+/**
+ * How long it took (so far, while running).
+ */
+ms: number, detail: string, checks: Array<Check>, };
+
+export type NodeOutcome = { 
+/**
+ * Its name in the environment after the flow.
+ */
+name: string, address: string, state: string, };
+
+export type FlowReport = { 
+/**
+ * `switchover`, `failover` or `rejoin`.
+ */
+kind: string, env: string, 
+/**
+ * A job id shared by the progress events of this run.
+ */
+job: string, 
+/**
+ * The node that was primary (name before the flow).
+ */
+from: string | null, 
+/**
+ * The node promoted or rejoined (name before the flow).
+ */
+to: string, ok: boolean, 
+/**
+ * What happened, in a sentence or two.
+ */
+outcome: string, phases: Array<Phase>, total_ms: number, 
+/**
+ * From the start to the first write the new primary accepted.
+ */
+first_write_ms: number | null, new_timeline: number | null, nodes: Array<NodeOutcome>, 
+/**
+ * How much WAL a failover may have lost, when it can be told.
+ */
+wal_loss: string | null, 
+/**
+ * The next thing to do, if any (e.g. the rejoin command).
+ */
+next: string | null, };
