@@ -328,10 +328,22 @@ fn switchover_under_load_loses_no_acknowledged_write_and_the_old_primary_rejoins
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["new_timeline"], 2, "{r}");
     for id in [
-        "checks", "pause", "fence", "catch_up", "promote", "verify", "stop_old", "repoint", "resume",
+        "checks", "pause", "fence", "stop_old", "catch_up", "promote", "verify", "repoint", "resume", "standbys",
     ] {
         assert_eq!(phase(r, id)["status"], "ok", "phase {id}: {r}");
     }
+    let order: Vec<&str> = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "checks", "pause", "fence", "stop_old", "catch_up", "promote", "verify", "repoint", "resume", "standbys"
+        ]
+    );
     assert!(r["first_write_ms"].as_f64().unwrap() < r["total_ms"].as_f64().unwrap());
 
     // Every acknowledged insert is on the new primary, and writes went on after it.

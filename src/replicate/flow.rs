@@ -764,16 +764,35 @@ fn summary(checks: &[Check]) -> String {
     }
 }
 
+/// What a phase made of checks ended as.
+fn phase_status(checks: &[Check]) -> &'static str {
+    if checks.iter().any(Check::failed) {
+        "failed"
+    } else if checks.iter().any(|c| c.status == "warn") {
+        "warning"
+    } else {
+        "ok"
+    }
+}
+
+/// What re-pointing did: the phase's checks, standbys that could not be re-pointed, and
+/// those that were (to be seen streaming by [`verify_standbys`]).
+struct Repointed<'n> {
+    checks: Vec<Check>,
+    outcomes: Vec<NodeOutcome>,
+    standbys: Vec<&'n NodeConf>,
+}
+
 /// Re-point everything at the promoted node: the environment (and so dbdeck's pools), the other
-/// standbys, PgBouncer. Returns (status, detail, per-standby outcomes).
-async fn repoint_all<R: EnvRepoint>(
+/// standbys, PgBouncer. Does not wait for the standbys: PgBouncer can resume first.
+async fn repoint_all<'n, R: EnvRepoint>(
     ctx: &FlowCtx<'_>,
     repoint: &R,
     old: &NodeConf,
     new: &NodeConf,
     new_conn: &mut PgConnection,
-    others: &[&NodeConf],
-) -> (String, String, Vec<Check>, Vec<NodeOutcome>) {
+    others: &[&'n NodeConf],
+) -> Repointed<'n> {
     let mut checks = Vec::new();
     let mut outcomes = Vec::new();
     match repoint.swap(&new.name).await {
@@ -824,8 +843,19 @@ async fn repoint_all<R: EnvRepoint>(
             Err(e) => checks.push(Check::warn("pgbouncer", format!("not re-pointed: {}", e.message))),
         }
     }
-    let waits = futures_util::future::join_all(repointed.iter().map(|s| wait_streaming(ctx.cluster, s, new))).await;
-    for (s, w) in repointed.iter().zip(waits) {
+    Repointed {
+        checks,
+        outcomes,
+        standbys: repointed,
+    }
+}
+
+/// Wait until every re-pointed standby streams from the new primary.
+async fn verify_standbys(ctx: &FlowCtx<'_>, new: &NodeConf, standbys: &[&NodeConf]) -> (Vec<Check>, Vec<NodeOutcome>) {
+    let mut checks = Vec::new();
+    let mut outcomes = Vec::new();
+    let waits = futures_util::future::join_all(standbys.iter().map(|s| wait_streaming(ctx.cluster, s, new))).await;
+    for (s, w) in standbys.iter().zip(waits) {
         match w {
             Ok(()) => {
                 checks.push(Check::pass(
@@ -848,14 +878,49 @@ async fn repoint_all<R: EnvRepoint>(
             }
         }
     }
-    let status = if checks.iter().any(Check::failed) {
-        "failed"
-    } else if checks.iter().any(|c| c.status == "warn") {
-        "warning"
-    } else {
-        "ok"
-    };
-    (status.into(), summary(&checks), checks, outcomes)
+    (checks, outcomes)
+}
+
+/// Run the re-point phase, then (after `between`, e.g. PgBouncer's RESUME) the phase that
+/// checks the standbys stream from the new primary. Returns the standbys' outcomes.
+async fn repoint_phases<R: EnvRepoint>(
+    run: &mut Run<'_, '_>,
+    repoint: &R,
+    old: &NodeConf,
+    new: &NodeConf,
+    new_conn: &mut PgConnection,
+    others: &[&NodeConf],
+    resume: bool,
+) -> Vec<NodeOutcome> {
+    let ctx = run.ctx;
+    run.begin("repoint", "Re-point the environment, standbys and PgBouncer")
+        .await;
+    let r = repoint_all(ctx, repoint, old, new, new_conn, others).await;
+    let status = phase_status(&r.checks);
+    let detail = summary(&r.checks);
+    run.checks(r.checks);
+    run.end(status, detail);
+    if resume {
+        run.begin("resume", "Resume PgBouncer").await;
+        match &ctx.bouncer {
+            None => run.end("skipped", "the environment has no PgBouncer"),
+            Some(b) => match b.resume().await {
+                Ok(()) => run.end("ok", "RESUME: queries flow to the new primary"),
+                Err(e) => run.end("failed", format!("PgBouncer is still paused: {}", e.message)),
+            },
+        }
+    }
+    let mut outcomes = r.outcomes;
+    if !r.standbys.is_empty() {
+        run.begin("standbys", "Check the standbys follow the new primary").await;
+        let (checks, mut done) = verify_standbys(ctx, new, &r.standbys).await;
+        let status = phase_status(&checks);
+        let detail = summary(&checks);
+        run.checks(checks);
+        run.end(status, detail);
+        outcomes.append(&mut done);
+    }
+    outcomes
 }
 
 /// A planned switchover from the environment's primary to the replica `to`. With
@@ -1185,20 +1250,7 @@ pub async fn switchover<R: EnvRepoint>(
         "fenced (read-only) but still running: stop it".to_owned()
     };
 
-    run.begin("repoint", "Re-point the environment, standbys and PgBouncer")
-        .await;
-    let (status, detail, checks, mut outcomes) = repoint_all(ctx, repoint, &primary, &cand, &mut cc, &others).await;
-    run.checks(checks);
-    run.end(&status, detail);
-
-    run.begin("resume", "Resume PgBouncer").await;
-    match &ctx.bouncer {
-        None => run.end("skipped", "the environment has no PgBouncer"),
-        Some(b) => match b.resume().await {
-            Ok(()) => run.end("ok", "RESUME: queries flow to the new primary"),
-            Err(e) => run.end("failed", format!("PgBouncer is still paused: {}", e.message)),
-        },
-    }
+    let mut outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, true).await;
     let _ = cc.close().await;
 
     let ok = new_tl.is_some() && !run.phases.iter().any(|p| p.status == "failed");
@@ -1573,15 +1625,11 @@ pub async fn failover<R: EnvRepoint>(
         .iter()
         .filter(|n| n.name != primary.name && n.name != cand.name && topo.node(&n.name).is_some_and(|s| s.reachable))
         .collect();
-    run.begin("repoint", "Re-point the environment, standbys and PgBouncer")
-        .await;
-    let (status, detail, checks, mut outcomes) = repoint_all(ctx, repoint, &primary, &cand, &mut cc, &others).await;
-    run.checks(checks);
-    run.end(&status, detail);
     if let Some(b) = &ctx.bouncer {
         // In case it was paused by hand while the primary was down.
         let _ = b.resume().await;
     }
+    let mut outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, false).await;
     let _ = cc.close().await;
 
     let ok = new_tl.is_some() && !run.phases.iter().any(|p| p.status == "failed");
