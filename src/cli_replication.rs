@@ -276,6 +276,33 @@ pub fn print_topology(t: &Topology) {
             );
         }
     }
+    if let Some(p) = &t.patroni {
+        println!(
+            "\nPatroni{}{}:",
+            p.scope.as_ref().map(|s| format!(" cluster {s}")).unwrap_or_default(),
+            if p.pause { " (maintenance mode)" } else { "" }
+        );
+        table(
+            &["MEMBER", "ROLE", "STATE", "HOST", "TL", "LAG"],
+            p.members
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.name.clone(),
+                        m.role.clone(),
+                        m.state.clone(),
+                        format!("{}:{}", m.host.clone().unwrap_or_default(), m.port.unwrap_or(0)),
+                        m.timeline.map(|t| t.to_string()).unwrap_or_default(),
+                        match (&m.lag, m.lag_bytes()) {
+                            (_, Some(b)) => fmt_bytes(b as f64),
+                            (Some(v), None) => v.as_str().unwrap_or("?").to_owned(),
+                            (None, None) => String::new(),
+                        },
+                    ]
+                })
+                .collect(),
+        );
+    }
     if !t.discovered.is_empty() {
         println!("\nStandbys not in the environment:");
         for d in &t.discovered {

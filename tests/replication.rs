@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
@@ -210,92 +207,6 @@ fn a_slot_whose_consumer_stopped_is_forecast_to_be_invalidated() {
     );
 }
 
-/// Options for a client of PgBouncer, which refuses the startup parameter sqlx sends by default.
-fn bouncer_options(url: &str) -> sqlx::postgres::PgConnectOptions {
-    url.parse::<sqlx::postgres::PgConnectOptions>()
-        .unwrap()
-        .extra_float_digits(None)
-}
-
-/// Inserts through PgBouncer as fast as it can until told to stop, and keeps every id the
-/// server acknowledged, and the longest gap between two acknowledgements.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<i64>>>,
-    longest_gap: Arc<Mutex<Duration>>,
-    handle: std::thread::JoinHandle<()>,
-}
-
-impl Writer {
-    fn start(url: String) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let longest_gap = Arc::new(Mutex::new(Duration::ZERO));
-        let (s, a, g) = (stop.clone(), acked.clone(), longest_gap.clone());
-        let handle = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let mut conn: Option<sqlx::PgConnection> = None;
-                let mut id: i64 = 0;
-                let mut last_ack = Instant::now();
-                while !s.load(Ordering::Relaxed) {
-                    if conn.is_none() {
-                        conn = sqlx::PgConnection::connect_with(&bouncer_options(&url)).await.ok();
-                        if conn.is_none() {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                            continue;
-                        }
-                    }
-                    id += 1;
-                    let sql = format!("INSERT INTO acked (id) VALUES ({id})");
-                    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(conn.as_mut().unwrap())
-                        .await
-                    {
-                        Ok(_) => {
-                            let now = Instant::now();
-                            let mut gap = g.lock().unwrap();
-                            *gap = (*gap).max(now - last_ack);
-                            last_ack = now;
-                            a.lock().unwrap().push(id);
-                        }
-                        Err(_) => {
-                            conn = None;
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    }
-                }
-            });
-        });
-        Writer {
-            stop,
-            acked,
-            longest_gap,
-            handle,
-        }
-    }
-
-    fn finish(self) -> (Vec<i64>, Duration) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap();
-        let acked = self.acked.lock().unwrap().clone();
-        let gap = *self.longest_gap.lock().unwrap();
-        (acked, gap)
-    }
-}
-
-fn missing_from(pg: &PgCluster, acked: &[i64]) -> Vec<i64> {
-    let have: HashSet<i64> = pg
-        .psql("SELECT id FROM acked")
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    acked.iter().copied().filter(|i| !have.contains(i)).collect()
-}
-
 #[test]
 fn switchover_under_load_loses_no_acknowledged_write_and_the_old_primary_rejoins() {
     let primary = PgCluster::replication_primary(&[]);
@@ -315,7 +226,7 @@ fn switchover_under_load_loses_no_acknowledged_write_and_the_old_primary_rejoins
             bouncer.ini().display().to_string(),
         ],
     );
-    let writer = Writer::start(bouncer.app_url());
+    let writer = Writer::start(vec![bouncer_options(&bouncer.app_url())]);
     wait_until("the writer to get going", 20, || {
         writer.acked.lock().unwrap().len() > 50
     });

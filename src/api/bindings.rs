@@ -139,6 +139,8 @@ pub fn typescript() -> String {
         crate::replicate::flow::Phase::decl(&cfg),
         crate::replicate::flow::NodeOutcome::decl(&cfg),
         crate::replicate::flow::FlowReport::decl(&cfg),
+        crate::replicate::patroni::PatroniCluster::decl(&cfg),
+        crate::replicate::patroni::Member::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -14,6 +14,7 @@ use crate::metrics::{self, MetricInfo};
 use crate::replicate::bouncer::Bouncer;
 use crate::replicate::flow::{self, EnvRepoint, FlowCtx, FlowReport, Phase};
 use crate::replicate::local::{DataDir, pg_bin};
+use crate::replicate::patroni::Patroni;
 use crate::replicate::slots::{self, SlotsReport};
 use crate::replicate::topology::{self, Topology};
 use crate::replicate::{Cluster, Lsn, parse_lsn};
@@ -69,7 +70,14 @@ impl Api {
     pub(super) async fn replication_status(&self, name: &str) -> Result<Topology, ApiError> {
         let env = self.inner.store.get_env(name).await?;
         let cluster = self.cluster(&env).await?;
-        let topo = topology::read(&cluster, env.replication.lag_threshold_s).await;
+        let mut topo = topology::read(&cluster, env.replication.lag_threshold_s).await;
+        if let Some(url) = &env.patroni {
+            let view = match Patroni::new(url, cluster.connect_timeout) {
+                Ok(p) => p.cluster().await.map_err(|e| e.message),
+                Err(e) => Err(e.message),
+            };
+            topo = topo.with_patroni(view);
+        }
         self.record_topology(&topo).await;
         Ok(topo)
     }
@@ -273,6 +281,10 @@ impl Api {
                 catchup_timeout: catchup_timeout.unwrap_or(Duration::from_secs(30)),
                 fault_delay: fault_delay(),
                 primary_password,
+                patroni: match &env.patroni {
+                    Some(url) => Some(Patroni::new(url, cluster.connect_timeout)?),
+                    None => None,
+                },
             };
             let repoint = Repoint {
                 api: self,

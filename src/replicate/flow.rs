@@ -16,6 +16,7 @@ use ts_rs::TS;
 use super::bouncer::Bouncer;
 use super::conninfo::{Conninfo, sql_literal};
 use super::local::{DataDir, pg_bin};
+use super::patroni::{Patroni, PatroniCluster};
 use super::topology::{self, Topology};
 use super::{Check, Cluster, Lsn, NodeConf, fmt_bytes, fmt_lsn, parse_lsn};
 use crate::env::ReplicationSettings;
@@ -107,6 +108,8 @@ pub struct FlowCtx<'a> {
     pub fault_delay: Option<(String, Duration)>,
     /// The primary's password, for pg_rewind's connection (given to it in its environment).
     pub primary_password: Option<Sensitive<String>>,
+    /// The environment's Patroni, when it has one: then Patroni promotes, never dbdeck.
+    pub patroni: Option<Patroni>,
 }
 
 impl std::fmt::Debug for FlowCtx<'_> {
@@ -931,6 +934,9 @@ pub async fn switchover<R: EnvRepoint>(
     check_only: bool,
     repoint: &R,
 ) -> Result<FlowReport, ApiError> {
+    if let Some(p) = &ctx.patroni {
+        return patroni_switchover(ctx, p, to, check_only, repoint).await;
+    }
     let cluster = ctx.cluster;
     let primary = cluster.primary().clone();
     let cand = candidate(cluster, to)?;
@@ -1517,6 +1523,9 @@ pub async fn failover<R: EnvRepoint>(
     }
     run.end("ok", detail);
     let cand = candidate(cluster, &to_name)?;
+    if let Some(p) = &ctx.patroni {
+        return patroni_promote(run, p, "failover", &primary, &cand, repoint, wal_loss).await;
+    }
 
     // A live primary (forced) is fenced first, so it cannot take writes the new one will not have.
     if let Some(p) = live_primaries.first() {
@@ -1684,6 +1693,16 @@ pub async fn failover<R: EnvRepoint>(
 /// Bring a node whose data directory is on this machine back as a standby of the current
 /// primary: stop it if it runs, pg_rewind it, configure it, start it, and check it streams.
 pub async fn rejoin(ctx: &FlowCtx<'_>, node: &str) -> Result<FlowReport, ApiError> {
+    if let Some(p) = &ctx.patroni {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "'{}' is managed by Patroni ({}), which rejoins its members itself (pg_rewind when use_pg_rewind is on)",
+                ctx.cluster.env, p.base
+            ),
+        )
+        .with_hint("watch the member come back in `dbdeck replication status`, or use `patronictl reinit` for a member that cannot"));
+    }
     let cluster = ctx.cluster;
     let primary = cluster.primary().clone();
     let target = candidate(cluster, node)?;
@@ -1934,4 +1953,349 @@ pub async fn rejoin(ctx: &FlowCtx<'_>, node: &str) -> Result<FlowReport, ApiErro
         None,
         None,
     ))
+}
+
+/// Wait until Patroni names the member at `cand`'s address leader and says it runs. Polls the
+/// configured endpoint, or any member's when that one is down.
+async fn await_patroni_leader(p: &Patroni, cand: &NodeConf, timeout: Duration) -> Result<PatroniCluster, ApiError> {
+    let deadline = Instant::now() + timeout;
+    let mut rests: Vec<String> = vec![p.base.clone()];
+    let mut last = String::from("no answer yet");
+    loop {
+        for base in rests.clone() {
+            match p.cluster_from(&base).await {
+                Ok(c) => {
+                    if let Some(m) = c.member_at(cand.host(), cand.port())
+                        && m.is_leader()
+                        && m.state == "running"
+                    {
+                        return Ok(c);
+                    }
+                    last = c
+                        .members
+                        .iter()
+                        .map(|m| format!("{} {} {}", m.name, m.role, m.state))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    for m in &c.members {
+                        if let Some(r) = m.rest()
+                            && !rests.contains(&r)
+                        {
+                            rests.push(r);
+                        }
+                    }
+                    break;
+                }
+                Err(e) => last = e.message,
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "Patroni had not made {} the leader after {} s (members: {last})",
+                    cand.name,
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Connect to the new leader and get a write accepted, retrying for a few seconds while
+/// Patroni finishes the promotion.
+async fn verify_leader(cluster: &Cluster, cand: &NodeConf) -> Result<(PgConnection, i32), ApiError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = async {
+            let mut c = cluster.connect(cand).await?;
+            let tl = verify_writes(&mut c, cand).await?;
+            Ok::<_, ApiError>((c, tl))
+        }
+        .await;
+        match attempt {
+            Ok(x) => return Ok(x),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// The part of a switchover or failover Patroni does: ask it (POST to the leader's REST API
+/// for a switchover, to the candidate's for a failover), wait for the new leader, then verify
+/// and re-point dbdeck's side (the environment and PgBouncer; Patroni re-points its members).
+#[allow(clippy::too_many_arguments)]
+async fn patroni_promote<R: EnvRepoint>(
+    mut run: Run<'_, '_>,
+    p: &Patroni,
+    kind: &str,
+    primary: &NodeConf,
+    cand: &NodeConf,
+    repoint: &R,
+    wal_loss: Option<String>,
+) -> Result<FlowReport, ApiError> {
+    let ctx = run.ctx;
+    let cluster = ctx.cluster;
+    let view = p.cluster().await.map_err(|e| {
+        e.with_hint(
+            "point the environment's Patroni URL at a member whose Patroni runs (dbdeck env update ENV --patroni URL)",
+        )
+    })?;
+    let member = view.member_at(cand.host(), cand.port()).cloned();
+    let leader = view.leader().cloned();
+    let Some(member) = member else {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} ({}) is not a member of the Patroni cluster at {}",
+                cand.name, cand.address, p.base
+            ),
+        ));
+    };
+    let (rest, body) = match (kind, &leader) {
+        ("switchover", Some(l)) => (
+            l.rest().unwrap_or_else(|| p.base.clone()),
+            serde_json::json!({ "leader": l.name, "candidate": member.name }),
+        ),
+        _ => (
+            member.rest().unwrap_or_else(|| p.base.clone()),
+            serde_json::json!({ "candidate": member.name }),
+        ),
+    };
+
+    run.begin("patroni", &format!("Patroni: {kind} to {}", member.name))
+        .await;
+    let mut request = {
+        let (p, rest, kind, body) = (p.clone(), rest.clone(), kind.to_owned(), body.clone());
+        tokio::spawn(async move { p.request(&rest, &kind, body).await })
+    };
+    // A refusal comes back at once; a success only after Patroni's own once-a-second polls,
+    // so the new leader is watched for in /cluster meanwhile.
+    let mut reply: Option<Result<String, ApiError>> = None;
+    let waited = tokio::select! {
+        w = await_patroni_leader(p, cand, Duration::from_secs(60)) => w.map(|_| ()),
+        r = &mut request => {
+            let r = r.unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string())));
+            let refused = r.as_ref().err().cloned();
+            reply = Some(r);
+            match refused {
+                Some(e) => Err(e),
+                None => await_patroni_leader(p, cand, Duration::from_secs(60)).await.map(|_| ()),
+            }
+        }
+    };
+    if let Err(e) = waited {
+        run.end("failed", e.message.clone());
+        if let Some(b) = &ctx.bouncer {
+            let _ = b.resume().await;
+        }
+        return Ok(run.report(
+            kind,
+            Some(&primary.name),
+            &cand.name,
+            false,
+            format!("Patroni did not {kind}: {}. dbdeck changed nothing.", e.message),
+            vec![],
+            None,
+            wal_loss,
+            None,
+        ));
+    }
+    run.end(
+        "ok",
+        format!("Patroni made {} ({}) the leader", member.name, cand.address),
+    );
+
+    run.begin("verify", "Verify the new primary takes writes").await;
+    let (mut cc, tl) = match verify_leader(cluster, cand).await {
+        Ok(x) => x,
+        Err(e) => {
+            run.end("failed", e.message.clone());
+            return Ok(run.report(
+                kind,
+                Some(&primary.name),
+                &cand.name,
+                false,
+                format!(
+                    "Patroni reports {} as leader, but it did not accept a write: {}",
+                    cand.name, e.message
+                ),
+                vec![],
+                None,
+                wal_loss,
+                None,
+            ));
+        }
+    };
+    run.mark_write();
+    run.end("ok", format!("a write was accepted on timeline {tl}"));
+
+    let mut outcomes = repoint_phases(&mut run, repoint, primary, cand, &mut cc, &[], kind == "switchover").await;
+    let _ = cc.close().await;
+
+    run.begin("members", "Wait for Patroni to bring the other members back")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        if let Ok(c) = p.cluster_from(&member.rest().unwrap_or_else(|| p.base.clone())).await
+            && c.members.iter().all(|m| m.is_leader() || m.state == "streaming")
+        {
+            break Ok(c);
+        }
+        if Instant::now() > deadline {
+            break Err(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    match settled {
+        Ok(c) => {
+            run.end("ok", "every member streams from the new leader");
+            for m in c.members.iter().filter(|m| !m.is_leader()) {
+                outcomes.push(NodeOutcome {
+                    name: m.name.clone(),
+                    address: format!("{}:{}", m.host.clone().unwrap_or_default(), m.port.unwrap_or(0)),
+                    state: format!("Patroni member, {} ({})", m.role, m.state),
+                });
+            }
+        }
+        Err(()) => run.end(
+            "warning",
+            "not every member was streaming after 30 s; Patroni is still working on it (see replication status)",
+        ),
+    }
+    let reply = match reply {
+        Some(r) => r,
+        None => request
+            .await
+            .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::Internal, e.to_string()))),
+    };
+    let reply = reply.unwrap_or_else(|e| e.message);
+    let ok = !run.phases.iter().any(|p| p.status == "failed");
+    let mut nodes = vec![NodeOutcome {
+        name: primary.name.clone(),
+        address: cand.address.clone(),
+        state: format!("Patroni leader (was {}), accepting writes on timeline {tl}", cand.name),
+    }];
+    nodes.append(&mut outcomes);
+    Ok(run.report(
+        kind,
+        Some(&primary.name),
+        &cand.name,
+        ok,
+        format!("{} ({}) is the primary. Patroni: {reply}", cand.name, cand.address),
+        nodes,
+        Some(tl),
+        wal_loss,
+        None,
+    ))
+}
+
+/// A switchover of a Patroni-managed environment: dbdeck's pre-checks plus Patroni's view,
+/// PgBouncer paused around it, and the switchover itself requested from Patroni.
+async fn patroni_switchover<R: EnvRepoint>(
+    ctx: &FlowCtx<'_>,
+    p: &Patroni,
+    to: &str,
+    check_only: bool,
+    repoint: &R,
+) -> Result<FlowReport, ApiError> {
+    let cluster = ctx.cluster;
+    let primary = cluster.primary().clone();
+    let cand = candidate(cluster, to)?;
+    let mut run = Run::new(ctx);
+
+    run.begin("checks", "Pre-checks").await;
+    let topo = topology::read(cluster, ctx.settings.lag_threshold_s).await;
+    let mut checks: Vec<Check> = switchover_checks(ctx, &topo, &cand)
+        .await
+        .into_iter()
+        .filter(|c| !matches!(c.name.as_str(), "stop" | "standby"))
+        .collect();
+    checks.push(match p.cluster().await {
+        Err(e) => Check::fail("patroni", e.message),
+        Ok(c) if c.pause => Check::fail(
+            "patroni",
+            "the cluster is in maintenance mode (paused): Patroni will not switch over; `patronictl resume` first",
+        ),
+        Ok(c) => match (c.leader(), c.member_at(cand.host(), cand.port())) {
+            (None, _) => Check::fail("patroni", "Patroni has no leader"),
+            (Some(l), _) if !l.is_at(primary.host(), primary.port()) => Check::fail(
+                "patroni",
+                format!(
+                    "Patroni's leader is {} ({}:{}), not the environment's primary ({}): update the environment",
+                    l.name,
+                    l.host.clone().unwrap_or_default(),
+                    l.port.unwrap_or(0),
+                    primary.address
+                ),
+            ),
+            (_, None) => Check::fail(
+                "patroni",
+                format!("{} ({}) is not a member of the Patroni cluster", cand.name, cand.address),
+            ),
+            (Some(l), Some(m)) if m.state == "streaming" || m.state == "running" => Check::pass(
+                "patroni",
+                format!(
+                    "Patroni{} leader {}; member {} is {} ({} behind); Patroni stops, promotes and rejoins the members itself",
+                    c.scope.as_ref().map(|s| format!(" cluster {s}:")).unwrap_or_default(),
+                    l.name,
+                    m.name,
+                    m.state,
+                    m.lag_bytes().map(|b| fmt_bytes(b as f64)).unwrap_or_else(|| "unknown".into())
+                ),
+            ),
+            (_, Some(m)) => Check::fail("patroni", format!("member {} is {}, not streaming", m.name, m.state)),
+        },
+    });
+    let failed = checks.iter().any(Check::failed);
+    let detail = summary(&checks);
+    run.checks(checks);
+    if failed || check_only {
+        run.end(if failed { "failed" } else { "ok" }, detail.clone());
+        let outcome = if failed {
+            format!("Pre-checks failed, nothing was changed: {detail}")
+        } else {
+            "Pre-checks passed; nothing was changed (checks only).".to_owned()
+        };
+        return Ok(run.report(
+            "switchover",
+            Some(&primary.name),
+            &cand.name,
+            !failed,
+            outcome,
+            vec![],
+            None,
+            None,
+            None,
+        ));
+    }
+    run.end(
+        phase_status(run.phases.last().map(|p| p.checks.as_slice()).unwrap_or(&[])),
+        detail,
+    );
+
+    run.begin("pause", "Pause PgBouncer").await;
+    match &ctx.bouncer {
+        None => run.end("skipped", "the environment has no PgBouncer"),
+        Some(b) => match b.pause().await {
+            Ok(()) => run.end("ok", "PAUSE: new queries wait; running transactions finished"),
+            Err(e) => {
+                run.end("failed", e.message.clone());
+                let _ = b.resume().await;
+                return Ok(run.report(
+                    "switchover",
+                    Some(&primary.name),
+                    &cand.name,
+                    false,
+                    format!("Stopped at PgBouncer PAUSE, nothing was changed: {}", e.message),
+                    vec![],
+                    None,
+                    None,
+                    None,
+                ));
+            }
+        },
+    }
+    patroni_promote(run, p, "switchover", &primary, &cand, repoint, None).await
 }

@@ -10,6 +10,7 @@ pub mod bouncer;
 pub mod conninfo;
 pub mod flow;
 pub mod local;
+pub mod patroni;
 pub mod slots;
 pub mod topology;
 

@@ -107,6 +107,10 @@ pub struct Topology {
     /// What a person should look at first: lag over threshold, unreachable nodes, two
     /// primaries, stopped receivers.
     pub alerts: Vec<String>,
+    /// The cluster as Patroni sees it, when the environment has a Patroni endpoint.
+    pub patroni: Option<super::patroni::PatroniCluster>,
+    /// Why Patroni could not be read.
+    pub patroni_error: Option<String>,
 }
 
 impl Topology {
@@ -415,6 +419,34 @@ pub fn assemble(cluster: &Cluster, mut nodes: Vec<NodeState>, lag_threshold_s: f
         nodes,
         discovered,
         alerts,
+        patroni: None,
+        patroni_error: None,
+    }
+}
+
+impl Topology {
+    /// Add Patroni's view (or why it could not be read), with its alerts.
+    pub fn with_patroni(mut self, view: Result<super::patroni::PatroniCluster, String>) -> Self {
+        match view {
+            Ok(c) => {
+                if c.pause {
+                    self.alerts
+                        .push("Patroni is in maintenance mode (paused): it will not fail over".into());
+                }
+                if c.leader().is_none() {
+                    self.alerts.push("Patroni has no leader".into());
+                }
+                for m in c.members.iter().filter(|m| !m.is_leader() && m.state != "streaming") {
+                    self.alerts.push(format!("Patroni member {} is {}", m.name, m.state));
+                }
+                self.patroni = Some(c);
+            }
+            Err(e) => {
+                self.alerts.push(format!("Patroni: {e}"));
+                self.patroni_error = Some(e);
+            }
+        }
+        self
     }
 }
 

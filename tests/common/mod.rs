@@ -3,11 +3,17 @@
 //! misbehaving TCP servers for the failure modes a real server cannot be asked to show.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
 
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 /// A PostgreSQL server with trust auth: the machine's own on 127.0.0.1:5432, or the one
@@ -558,4 +564,94 @@ pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
         assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// Options for a client of PgBouncer, which refuses the startup parameter sqlx sends by default.
+pub fn bouncer_options(url: &str) -> sqlx::postgres::PgConnectOptions {
+    url.parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .extra_float_digits(None)
+}
+
+/// Inserts into `acked (id)` as fast as it can until told to stop, through the first of
+/// `targets` that takes it (PgBouncer, or each node of a cluster in turn), and keeps every id
+/// the server acknowledged and the longest gap between two acknowledgements.
+pub struct Writer {
+    stop: Arc<AtomicBool>,
+    pub acked: Arc<Mutex<Vec<i64>>>,
+    longest_gap: Arc<Mutex<Duration>>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    pub fn start(targets: Vec<sqlx::postgres::PgConnectOptions>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let longest_gap = Arc::new(Mutex::new(Duration::ZERO));
+        let (s, a, g) = (stop.clone(), acked.clone(), longest_gap.clone());
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut conn: Option<sqlx::PgConnection> = None;
+                let mut id: i64 = 0;
+                let mut next = 0usize;
+                let mut last_ack = Instant::now();
+                while !s.load(Ordering::Relaxed) {
+                    if conn.is_none() {
+                        let t = &targets[next % targets.len()];
+                        next += 1;
+                        conn = sqlx::PgConnection::connect_with(t).await.ok();
+                        if conn.is_none() {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    }
+                    id += 1;
+                    let sql = format!("INSERT INTO acked (id) VALUES ({id})");
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(conn.as_mut().unwrap())
+                        .await
+                    {
+                        Ok(_) => {
+                            let now = Instant::now();
+                            let mut gap = g.lock().unwrap();
+                            *gap = (*gap).max(now - last_ack);
+                            last_ack = now;
+                            a.lock().unwrap().push(id);
+                        }
+                        Err(_) => {
+                            conn = None;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+            });
+        });
+        Writer {
+            stop,
+            acked,
+            longest_gap,
+            handle,
+        }
+    }
+
+    pub fn finish(self) -> (Vec<i64>, Duration) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap();
+        let acked = self.acked.lock().unwrap().clone();
+        let gap = *self.longest_gap.lock().unwrap();
+        (acked, gap)
+    }
+}
+
+pub fn missing_from(pg: &PgCluster, acked: &[i64]) -> Vec<i64> {
+    let have: HashSet<i64> = pg
+        .psql("SELECT id FROM acked")
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    acked.iter().copied().filter(|i| !have.contains(i)).collect()
 }

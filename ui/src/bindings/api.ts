@@ -942,7 +942,15 @@ primary: string | null, nodes: Array<NodeState>, discovered: Array<Discovered>,
  * What a person should look at first: lag over threshold, unreachable nodes, two
  * primaries, stopped receivers.
  */
-alerts: Array<string>, };
+alerts: Array<string>, 
+/**
+ * The cluster as Patroni sees it, when the environment has a Patroni endpoint.
+ */
+patroni: PatroniCluster | null, 
+/**
+ * Why Patroni could not be read.
+ */
+patroni_error: string | null, };
 
 export type NodeState = { 
 /**
@@ -1117,3 +1125,31 @@ wal_loss: string | null,
  * The next thing to do, if any (e.g. the rejoin command).
  */
 next: string | null, };
+
+export type PatroniCluster = { scope?: string, members: Array<Member>, 
+/**
+ * Maintenance mode: Patroni does not fail over or switch over.
+ */
+pause: boolean, };
+
+export type Member = { name: string, 
+/**
+ * `leader`, `replica`, `sync_standby`, `quorum_standby` or `standby_leader`.
+ */
+role: string, 
+/**
+ * `running`, `streaming`, `stopped`, `starting`, … as Patroni reports it.
+ */
+state: string, api_url?: string, host?: string, port?: number, 
+/**
+ * Missing while the member's PostgreSQL is not running.
+ */
+timeline?: number, 
+/**
+ * Bytes behind the leader, or the string `"unknown"` when Patroni cannot tell.
+ */
+lag?: number | string, 
+/**
+ * `X/Y`, or `"unknown"`.
+ */
+replay_lsn?: string, };
