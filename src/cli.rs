@@ -196,7 +196,8 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Draw one metric (every environment unless --env) as an SVG or PNG file.
+    /// Draw one metric (every environment unless --env) as an SVG or PNG file. `--metric
+    /// replay_lag_s --env E` draws each standby's replay lag with the threshold.
     Chart {
         #[arg(long)]
         env: Option<String>,
@@ -956,13 +957,26 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                     );
                 }
             };
-            let req = Request::ChartMetric {
-                name: env,
-                metric: crate::metrics::Metric::parse(&metric)?,
-                minutes: crate::metrics::parse_since(&since)?,
-                width: Some(width),
-                height: Some(height),
-                png: Some(png),
+            let minutes = crate::metrics::parse_since(&since)?;
+            let req = if metric == crate::metrics::Metric::ReplayLagS.id() {
+                Request::ChartReplicationLag {
+                    name: env.ok_or_else(|| {
+                        ApiError::invalid("the replay lag chart is of one environment's standbys: add --env NAME")
+                    })?,
+                    minutes,
+                    width: Some(width),
+                    height: Some(height),
+                    png: Some(png),
+                }
+            } else {
+                Request::ChartMetric {
+                    name: env,
+                    metric: crate::metrics::Metric::parse(&metric)?,
+                    minutes,
+                    width: Some(width),
+                    height: Some(height),
+                    png: Some(png),
+                }
             };
             let Response::Chart(c) = api.call(req).await? else {
                 unreachable!("chart answers with a chart")

@@ -581,7 +581,14 @@ impl Api {
                 minutes,
                 width,
                 height,
-            } => Ok(Response::Chart(self.lag_chart(&name, minutes, width, height).await?)),
+                png,
+            } => {
+                let mut chart = self.lag_chart(&name, minutes, width, height).await?;
+                if png == Some(true) {
+                    chart.png_base64 = Some(chart_png(&chart).await?);
+                }
+                Ok(Response::Chart(chart))
+            }
             Request::Switchover {
                 name,
                 to,

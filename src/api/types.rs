@@ -368,6 +368,10 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         height: Option<u32>,
+        /// Also rasterise the chart to PNG (for export), returned as base64.
+        #[serde(default)]
+        #[ts(optional)]
+        png: Option<bool>,
     },
     /// A planned switchover to the replica `to` (phases as `replication_progress` events).
     /// `check_only` runs the pre-checks and changes nothing.

@@ -34,7 +34,11 @@ build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: 
 /**
  * Up to and including this version.
  */
-target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", scripts: Array<LintInput>, name?: string, } | { "op": "replication_status", name: string, } | { "op": "replication_slots", name: string, } | { "op": "chart_replication_lag", name: string, minutes: number, width?: number, height?: number, } | { "op": "switchover", name: string, to: string, check_only?: boolean, 
+target?: string, dry_run?: boolean, lock_timeout_ms?: number, statement_timeout_s?: number, retries?: number, confirm?: string, } | { "op": "migrate_rollback", name: string, dir: string, format?: SourceFormat, steps?: number, to?: string, confirm?: string, } | { "op": "migrate_repair", name: string, dir: string, format?: SourceFormat, version: string, confirm?: string, } | { "op": "migrate_drift", dir: string, format?: SourceFormat, envs?: Array<string>, } | { "op": "migrate_test_rollback", name: string, dir: string, format?: SourceFormat, } | { "op": "lint", scripts: Array<LintInput>, name?: string, } | { "op": "replication_status", name: string, } | { "op": "replication_slots", name: string, } | { "op": "chart_replication_lag", name: string, minutes: number, width?: number, height?: number, 
+/**
+ * Also rasterise the chart to PNG (for export), returned as base64.
+ */
+png?: boolean, } | { "op": "switchover", name: string, to: string, check_only?: boolean, 
 /**
  * Required for prod: the environment's name.
  */
