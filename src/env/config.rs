@@ -231,6 +231,11 @@ url = "postgres://app@db1:5432/app"
 replicas = [{ name = "node2", url = "postgres://app@db2:5432/app" }]
 keychain = ["primary", "replica:node2"]
 
+[env.staging.replication]
+lag_threshold_s = 2.5
+pgbouncer_ini = "/etc/pgbouncer/pgbouncer.ini"
+local_nodes = [{ address = "db1:5432", data_dir = "/var/lib/postgresql/15/main" }]
+
 [env.demo]
 kind = "dev"
 url = "sqlite:///tmp/demo.db"
@@ -245,6 +250,20 @@ url = "sqlite:///tmp/demo.db"
             staging.keychain_roles,
             vec![Role::Primary, Role::Replica("node2".into())]
         );
+        let r = staging.input.replication.as_ref().unwrap();
+        assert_eq!(r.lag_threshold_s, 2.5);
+        assert_eq!(r.data_dir_of("db1:5432"), Some("/var/lib/postgresql/15/main"));
+    }
+
+    #[test]
+    fn bad_replication_settings_name_their_line() {
+        let text = "[env.a]\nkind = \"dev\"\nurl = \"postgres://h/db\"\n\n[env.a.replication]\nlag_threshold_s = 0\n";
+        let p = parse(text).unwrap_err();
+        assert_eq!(p[0].line, Some(5), "{p:?}");
+        assert!(p[0].message.contains("lag_threshold_s must be more than 0"), "{p:?}");
+        let text = "[env.a]\nkind = \"dev\"\nurl = \"postgres://h/db\"\nreplication = { local_nodes = [{ address = \"db1\", data_dir = \"rel\" }] }\n";
+        let p = parse(text).unwrap_err();
+        assert!(p[0].message.contains("'db1' is not host:port"), "{p:?}");
     }
 
     #[test]
