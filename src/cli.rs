@@ -851,6 +851,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
                     params: Some(params),
                     timeout_s: Some(timeout),
                     confirm,
+                    compact: None,
                 })
                 .await?;
             if let (Some(path), Response::Plan(r)) = (&html, &resp) {
@@ -863,7 +864,7 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
         }
         Command::Plan(PlanCommand::Analyze { file, html }) => {
             let text = read_file_arg(&file)?;
-            let resp = api.call(Request::PlanAnalyze { text }).await?;
+            let resp = api.call(Request::PlanAnalyze { text, compact: None }).await?;
             if let (Some(path), Response::Plan(r)) = (&html, &resp) {
                 write_file(
                     path,

@@ -141,6 +141,7 @@ pub fn typescript() -> String {
         crate::replicate::flow::FlowReport::decl(&cfg),
         crate::replicate::patroni::PatroniCluster::decl(&cfg),
         crate::replicate::patroni::Member::decl(&cfg),
+        crate::plan::wire::NodeTable::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from dbdeck's Rust API types by ts-rs (src/api/bindings.rs). Do not edit.\n\

@@ -668,11 +668,14 @@ impl Api {
                 params,
                 timeout_s,
                 confirm,
+                compact,
             } => {
-                self.explain(name, sql, options, params.unwrap_or_default(), timeout_s, confirm)
-                    .await
+                let r = self
+                    .explain(name, sql, options, params.unwrap_or_default(), timeout_s, confirm)
+                    .await;
+                compacted(r, compact)
             }
-            Request::PlanAnalyze { text } => self.plan_analyze(text).await,
+            Request::PlanAnalyze { text, compact } => compacted(self.plan_analyze(text).await, compact),
             Request::PlanCompare { a, b } => self.plan_compare(a, b).await,
             Request::PlanHtml { text, title } => self.plan_html(text, title).await,
             Request::Indexes { name } => self.indexes(name).await,
@@ -1474,6 +1477,17 @@ impl Api {
                 }
             }
         })
+    }
+}
+
+/// A plan answer with its nodes as a table, when the caller asked for that.
+fn compacted(r: Result<Response, ApiError>, compact: Option<bool>) -> Result<Response, ApiError> {
+    match r {
+        Ok(Response::Plan(mut report)) if compact == Some(true) => {
+            report.compact();
+            Ok(Response::Plan(report))
+        }
+        other => other,
     }
 }
 

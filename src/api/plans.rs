@@ -85,6 +85,7 @@ impl Api {
             raw: String::new(),
             plan,
             notes: vec![],
+            node_table: None,
         })))
     }
 

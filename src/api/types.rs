@@ -210,9 +210,19 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         confirm: Option<String>,
+        /// Send the nodes as a table (`node_table`): a fraction of the size for big plans.
+        #[serde(default)]
+        #[ts(optional)]
+        compact: Option<bool>,
     },
     /// Read and analyse a plan someone pasted: EXPLAIN's JSON or PostgreSQL's text format.
-    PlanAnalyze { text: String },
+    PlanAnalyze {
+        text: String,
+        /// Send the nodes as a table (`node_table`).
+        #[serde(default)]
+        #[ts(optional)]
+        compact: Option<bool>,
+    },
     /// Two plans side by side, nodes matched.
     PlanCompare { a: String, b: String },
     /// A plan as one self-contained HTML file that opens offline.

@@ -20,6 +20,7 @@ pub mod html;
 pub mod indexes;
 pub mod run;
 pub mod text;
+pub mod wire;
 
 use std::collections::BTreeMap;
 

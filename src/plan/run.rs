@@ -73,6 +73,18 @@ pub struct PlanReport {
     pub plan: Plan,
     /// Things the reader should know: "ran in a rolled-back transaction", "parameters bound …".
     pub notes: Vec<String>,
+    /// When the request asked for `compact`: the nodes as a table, and `plan.nodes` empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub node_table: Option<crate::plan::wire::NodeTable>,
+}
+
+impl PlanReport {
+    /// Move the nodes into a table (see [`crate::plan::wire`]).
+    pub fn compact(&mut self) {
+        self.node_table = Some(crate::plan::wire::node_table(&self.plan.nodes));
+        self.plan.nodes = Vec::new();
+    }
 }
 
 /// How long an EXPLAIN may run unless the person says otherwise.
@@ -413,6 +425,7 @@ pub async fn explain_pg(
         raw: raw_text,
         plan,
         notes,
+        node_table: None,
     })
 }
 
@@ -538,6 +551,7 @@ pub async fn explain_sqlite(
         raw,
         plan,
         notes,
+        node_table: None,
     })
 }
 

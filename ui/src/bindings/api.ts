@@ -25,7 +25,15 @@ params?: Array<string>,
 /**
  * statement_timeout for the run (default 30 s).
  */
-timeout_s?: number, confirm?: string, } | { "op": "plan_analyze", text: string, } | { "op": "plan_compare", a: string, b: string, } | { "op": "plan_html", text: string, title?: string, } | { "op": "indexes", name: string, } | { "op": "index_advice", name: string, sql: string, timeout_s?: number, 
+timeout_s?: number, confirm?: string, 
+/**
+ * Send the nodes as a table (`node_table`): a fraction of the size for big plans.
+ */
+compact?: boolean, } | { "op": "plan_analyze", text: string, 
+/**
+ * Send the nodes as a table (`node_table`).
+ */
+compact?: boolean, } | { "op": "plan_compare", a: string, b: string, } | { "op": "plan_html", text: string, title?: string, } | { "op": "indexes", name: string, } | { "op": "index_advice", name: string, sql: string, timeout_s?: number, 
 /**
  * Check by building each real index in a rolled-back transaction even when HypoPG is
  * there (exact sizes and costs; locks the table against writes meanwhile). Never on prod.
@@ -680,7 +688,11 @@ raw: string, plan: Plan,
 /**
  * Things the reader should know: "ran in a rolled-back transaction", "parameters bound …".
  */
-notes: Array<string>, };
+notes: Array<string>, 
+/**
+ * When the request asked for `compact`: the nodes as a table, and `plan.nodes` empty.
+ */
+node_table?: NodeTable, };
 
 export type IndexReport = { env: string, 
 /**
@@ -1157,3 +1169,14 @@ lag?: number | string,
  * `X/Y`, or `"unknown"`.
  */
 replay_lsn?: string, };
+
+export type NodeTable = { 
+/**
+ * Column names in row order; a column holding an object is `[name, [its keys]]` and its
+ * cells are arrays of the values in that order (null for a missing object).
+ */
+columns: Array<string | [string, string[]]>, rows: unknown[][], 
+/**
+ * `[PostgreSQL's field name, column or column.key]`, in mask bit order.
+ */
+restore: Array<[string, string]>, };

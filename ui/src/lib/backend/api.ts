@@ -4,6 +4,8 @@
 
 import type {
   AppInfo,
+  Node as PlanNode,
+  NodeTable,
   AuditRecord,
   BenchMode,
   BenchReport,
@@ -12,6 +14,7 @@ import type {
   EnvInput,
   EnvSummary,
   Environment,
+  FlowReport,
   ExplainOptions,
   HealthSample,
   History,
@@ -34,9 +37,11 @@ import type {
   RollbackTest,
   RunReport,
   SecretStatus,
+  SlotsReport,
   Snapshot,
   SourceFormat,
   TestReport,
+  Topology,
   VerifyReport,
 } from '../../bindings/api';
 import { ApiCallError, type Backend, type Request, type Response } from './types';
@@ -189,16 +194,16 @@ export class Api {
     options: ExplainOptions,
     opts: { params?: string[]; timeoutS?: number; confirm?: string } = {},
   ): Promise<PlanReport> {
-    const req: Request = { op: 'explain', name, sql, options };
+    const req: Request = { op: 'explain', name, sql, options, compact: true };
     if (opts.params?.length) req.params = opts.params;
     if (opts.timeoutS) req.timeout_s = Math.round(opts.timeoutS);
     if (opts.confirm !== undefined) req.confirm = opts.confirm;
-    return this.expect(req, 'plan');
+    return this.expect(req, 'plan').then(withNodes);
   }
   /** Read pasted EXPLAIN output (JSON or text) and analyse it. */
   /** The server does not echo a pasted plan back (it can be tens of MiB): `raw` is filled in here. */
   async planAnalyze(text: string): Promise<PlanReport> {
-    const report: PlanReport = await this.expect({ op: 'plan_analyze', text }, 'plan');
+    const report = withNodes(await this.expect({ op: 'plan_analyze', text, compact: true }, 'plan'));
     return { ...report, raw: text };
   }
   /** Two plans of the same statement, node by node, with a verdict. */
@@ -287,4 +292,108 @@ export class Api {
     if (name) req.name = name;
     return this.expect(req, 'lint');
   }
+
+  /** Who is primary, who streams from whom, each standby's lag (recorded as history). */
+  replicationStatus(name: string): Promise<Topology> {
+    return this.expect({ op: 'replication_status', name }, 'topology');
+  }
+  /** The primary's replication slots with a forecast; each read records a sample of it. */
+  replicationSlots(name: string): Promise<SlotsReport> {
+    return this.expect({ op: 'replication_slots', name }, 'slots');
+  }
+  /** Each standby's replay lag over the last `minutes`, the threshold drawn as a line. */
+  chartReplicationLag(name: string, minutes: number, opts: { width?: number; height?: number } = {}): Promise<Chart> {
+    const req: Request = { op: 'chart_replication_lag', name, minutes };
+    if (opts.width) req.width = Math.round(opts.width);
+    if (opts.height) req.height = Math.round(opts.height);
+    return this.expect(req, 'chart');
+  }
+  /** A planned switchover to the replica `to` (or its pre-checks only, changing nothing).
+   *  Phases come as `replication_progress` events; on prod `confirm` is the name. */
+  switchover(name: string, to: string, opts: { checkOnly?: boolean; confirm?: string; catchupTimeoutS?: number } = {}): Promise<FlowReport> {
+    const req: Request = { op: 'switchover', name, to };
+    if (opts.checkOnly) req.check_only = true;
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    if (opts.catchupTimeoutS) req.catchup_timeout_s = Math.round(opts.catchupTimeoutS);
+    return this.expect(req, 'flow');
+  }
+  /** Promote `to`, or the most advanced standby, when the primary is gone. `force` (the
+   *  environment's name) goes on while another node still answers as primary. */
+  failover(name: string, opts: { to?: string; confirm?: string; force?: string } = {}): Promise<FlowReport> {
+    const req: Request = { op: 'failover', name };
+    if (opts.to) req.to = opts.to;
+    if (opts.confirm !== undefined) req.confirm = opts.confirm;
+    if (opts.force !== undefined) req.force = opts.force;
+    return this.expect(req, 'flow');
+  }
+  /** Rewind `node` (typically the old primary) and start it as a standby of the primary. */
+  rejoin(name: string, node: string, confirm?: string): Promise<FlowReport> {
+    const req: Request = { op: 'rejoin', name, node };
+    if (confirm !== undefined) req.confirm = confirm;
+    return this.expect(req, 'flow');
+  }
+}
+
+/**
+ * Plans come with their nodes as a table (`compact`: a 10,000-node plan is a third of the JSON
+ * to parse); this turns the table back into the `Node` objects the plan view reads, in one
+ * pass. Fields PostgreSQL printed that a typed column repeats were left out on the wire; the
+ * row's `fields_restored` mask says which to put back (see src/plan/wire.rs).
+ */
+export function decodeNodes(t: NodeTable): PlanNode[] {
+  const plain: [number, string][] = [];
+  const nested: [number, string, string[]][] = [];
+  let maskAt = -1;
+  t.columns.forEach((c, i) => {
+    if (typeof c === 'string') {
+      if (c === 'fields_restored') maskAt = i;
+      else plain.push([i, c]);
+    } else nested.push([i, c[0], c[1]]);
+  });
+  // Restored fields in EXPLAIN's order: the plan-shape fields first, the block counts and I/O
+  // times after whatever else the node printed.
+  const tailFrom = t.restore.findIndex(([raw]) => raw === 'Shared Hit Blocks');
+  const restore = t.restore.map(([raw, path], bit) => {
+    const dot = path.indexOf('.');
+    return { raw, col: dot < 0 ? path : path.slice(0, dot), key: dot < 0 ? null : path.slice(dot + 1), bit };
+  });
+  const head = tailFrom < 0 ? restore : restore.slice(0, tailFrom);
+  const tail = tailFrom < 0 ? [] : restore.slice(tailFrom);
+  const out: PlanNode[] = new Array(t.rows.length);
+  for (let r = 0; r < t.rows.length; r++) {
+    const row = t.rows[r];
+    const node: Record<string, unknown> = {};
+    for (const [i, name] of plain) node[name] = row[i];
+    for (const [i, name, keys] of nested) {
+      const cell = row[i] as unknown[] | null;
+      if (cell === null) {
+        node[name] = null;
+        continue;
+      }
+      const o: Record<string, unknown> = {};
+      for (let k = 0; k < keys.length; k++) o[keys[k]] = cell[k];
+      node[name] = o;
+    }
+    const mask = maskAt < 0 ? 0 : (row[maskAt] as number);
+    if (mask) {
+      const value = (e: (typeof restore)[number]) =>
+        e.key === null ? node[e.col] : (node[e.col] as Record<string, unknown>)[e.key];
+      const has = (bit: number) => Math.floor(mask / 2 ** bit) % 2 === 1;
+      const thin = node.fields as Record<string, unknown>;
+      const fields: Record<string, unknown> = {};
+      for (const e of head) if (has(e.bit)) fields[e.raw] = value(e);
+      for (const k in thin) fields[k] = thin[k];
+      for (const e of tail) if (has(e.bit)) fields[e.raw] = value(e);
+      node.fields = fields;
+    }
+    out[r] = node as unknown as PlanNode;
+  }
+  return out;
+}
+
+/** A plan answer with its nodes back in `plan.nodes`. */
+function withNodes(report: PlanReport): PlanReport {
+  if (!report.node_table) return report;
+  const { node_table, ...rest } = report;
+  return { ...rest, plan: { ...report.plan, nodes: decodeNodes(node_table) } };
 }
