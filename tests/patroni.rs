@@ -68,7 +68,7 @@ fn member<'a>(topo: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-fn patroni_switches_over_with_no_lost_write_and_dbdeck_never_promotes_behind_its_back() {
+fn patroni_switches_over_and_fails_over_with_no_lost_write_and_dbdeck_never_promotes_behind_its_back() {
     require_keychain();
     let bed = PatroniBed::up();
     assert_eq!(bed.info["leader"], "node1");
@@ -172,6 +172,59 @@ fn patroni_switches_over_with_no_lost_write_and_dbdeck_never_promotes_behind_its
             .contains(&bed.node("node2")["pg_port"].to_string()),
         "{env}"
     );
+
+    // Failover through Patroni: in maintenance mode Patroni neither restarts nor replaces a
+    // dead leader, so the person fails over by hand; dbdeck asks Patroni to do it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .patch(format!("{rest1}/config"))
+            .json(&serde_json::json!({ "pause": true }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    });
+    wait_until("Patroni to report maintenance mode", 20, || {
+        let (_, v) = d.json(&["replication", "status", "--env", "pat"]);
+        v["data"]["patroni"]["pause"] == true
+    });
+    let leader_dir = bed.node("node2")["data_dir"].as_str().unwrap().to_owned();
+    let out = Command::new("setpriv")
+        .args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+        .arg(format!("{PG_BIN}/pg_ctl"))
+        .args(["-D", &leader_dir, "-m", "immediate", "-w", "stop"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, v) = d.json(&["failover", "--env", "pat", "--yes"]);
+    assert_eq!(code, 0, "{v}");
+    let r = &v["data"];
+    assert_eq!(r["ok"], true, "{r}");
+    let ids: Vec<&str> = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"patroni") && !ids.contains(&"promote"), "{ids:?}");
+    assert!(
+        r["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("Patroni: Successfully failed over"),
+        "{r}"
+    );
+    let (_, v) = d.json(&["replication", "status", "--env", "pat"]);
+    assert_eq!(member(&v["data"], "node1")["role"], "leader", "{v}");
+    assert_eq!(psql("node1", "SELECT count(*) > 0 FROM acked").trim(), "t");
+
     let audit = stdout(&d.run(&["audit", "list", "--env", "pat"]));
-    assert!(audit.contains("replication.switchover"), "{audit}");
+    assert!(
+        audit.contains("replication.switchover") && audit.contains("replication.failover"),
+        "{audit}"
+    );
 }
