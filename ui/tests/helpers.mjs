@@ -13,6 +13,8 @@ import { chromium } from 'playwright-core';
 export const BIN = process.env.DBDECK_BIN || '/var/tmp/dbdeck-target/debug/dbdeck';
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
+/** The repository (scripts/, the Cargo workspace), two levels above this file. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The machine's PostgreSQL 15, trust auth, no password. */
 export const PG_OK = process.env.DBDECK_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 export const PSQL = process.env.PSQL_BIN || '/usr/lib/postgresql/15/bin/psql';
@@ -34,13 +36,16 @@ export const SIZES = [
 
 fs.mkdirSync(OUT, { recursive: true });
 
-/** Start `dbdeck serve --demo` on a free port; its first stdout line is the URL with the token. */
-export async function startServer() {
+/** Start `dbdeck serve --demo` on a free port; its first stdout line is the URL with the token.
+ *  `prepare(dataDir)` runs first, on the fresh data directory (e.g. `dbdeck env add` with the
+ *  CLI); `env` adds variables to the server's environment. */
+export async function startServer({ prepare, env = {} } = {}) {
   assert.ok(fs.existsSync(BIN), `dbdeck binary not found at ${BIN}: build it or set DBDECK_BIN`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbdeck-web-'));
+  if (prepare) await prepare(dir);
   const proc = spawn(BIN, ['--data-dir', dir, 'serve', '--demo', '--port', '0', '--health-interval', '1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
@@ -115,9 +120,10 @@ export async function startBrowser() {
   return { context, page, problems, close };
 }
 
-/** Run `fn` with a fresh server and browser, and always clean both up. */
-export async function session(fn) {
-  const server = await startServer();
+/** Run `fn` with a fresh server (started with `opts`, see startServer) and browser, and
+ *  always clean both up. */
+export async function session(fn, opts = {}) {
+  const server = await startServer(opts);
   let browser;
   try {
     browser = await startBrowser();

@@ -5,14 +5,15 @@
 import type { AppInfo, EnvSummary, HealthSample } from '../bindings/api';
 import { Api, ApiCallError, pickBackend, toApiCallError, type Event, type LinkState } from './backend';
 
-export type Route = 'overview' | 'dashboard' | 'plans' | 'migrations' | 'environments' | 'audit';
+export type Route = 'overview' | 'dashboard' | 'plans' | 'migrations' | 'replication' | 'environments' | 'audit';
 export const ROUTES: { id: Route; label: string; key: string }[] = [
   { id: 'overview', label: 'Overview', key: '1' },
   { id: 'dashboard', label: 'Dashboard', key: '2' },
   { id: 'plans', label: 'Plans', key: '3' },
   { id: 'migrations', label: 'Migrations', key: '4' },
-  { id: 'environments', label: 'Environments', key: '5' },
-  { id: 'audit', label: 'Audit', key: '6' },
+  { id: 'replication', label: 'Replication', key: '5' },
+  { id: 'environments', label: 'Environments', key: '6' },
+  { id: 'audit', label: 'Audit', key: '7' },
 ];
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -59,7 +60,7 @@ class AppState {
   now = $state(Date.now());
   paletteOpen = $state(false);
   /** An action a view should start when it opens (from the palette or an empty state). */
-  pending = $state<'add' | 'import' | 'export' | 'verify' | 'plan-explain' | 'plan-paste' | 'plan-indexes' | 'mig-status' | 'mig-drift' | 'mig-apply' | null>(null);
+  pending = $state<'add' | 'import' | 'export' | 'verify' | 'plan-explain' | 'plan-paste' | 'plan-indexes' | 'mig-status' | 'mig-drift' | 'mig-apply' | 'env-edit' | 'repl-failover' | null>(null);
   /** A statement another page asked the Plans page to explain (the Dashboard's "Explain"). */
   planDraft = $state<{ sql: string; env: string | null } | null>(null);
 

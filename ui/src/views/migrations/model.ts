@@ -8,8 +8,7 @@ import { ms } from '../../lib/format';
 
 export type Tone = 'ok' | 'warn' | 'crit' | 'info' | '';
 
-/** How a wizard step went, for the stepper (always shown with a word). */
-export type Mark = 'todo' | 'done' | 'failed' | 'skipped' | 'warn' | 'running';
+export type { Mark } from '../../lib/components/Stepper.svelte';
 
 /** A migration's state as a badge: its tone and what it means, for the title. */
 export const STATE: Record<State, { tone: Tone; means: string }> = {
