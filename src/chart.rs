@@ -168,6 +168,8 @@ impl TimeChart {
             let root = SVGBackend::with_string(&mut svg, (self.width, self.height)).into_drawing_area();
             let mut chart = ChartBuilder::on(&root)
                 .margin(12)
+                // Room for the last time label, centred on the right edge.
+                .margin_right(32)
                 .x_label_area_size(28)
                 .y_label_area_size(64)
                 .build_cartesian_2d(
@@ -276,7 +278,8 @@ impl TimeChart {
             if self.legend && !self.series.is_empty() {
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
+                    // Upper right: the upper left holds the target line's label.
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(RGBColor(0x80, 0x88, 0x94).mix(0.08))
                     .border_style(AXIS.mix(0.3))
                     .label_font(label_style)

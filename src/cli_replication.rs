@@ -51,6 +51,9 @@ pub struct FailoverArgs {
     /// The standby to promote (default: the most advanced one).
     #[arg(long)]
     pub to: Option<String>,
+    /// Only assess: which standby would be promoted, what may be lost; change nothing.
+    #[arg(long)]
+    pub check_only: bool,
     /// Do not ask before promoting.
     #[arg(long)]
     pub yes: bool,
@@ -142,6 +145,7 @@ pub async fn switchover(api: &Api, format: Format, a: SwitchoverArgs) -> Result<
         check_only: Some(check_only),
         confirm: a.confirm.clone(),
         catchup_timeout_s: a.catchup_timeout,
+        job: None,
     };
     if a.check_only || !a.yes {
         let resp = run_flow(api, check(true)).await?;
@@ -162,7 +166,7 @@ pub async fn switchover(api: &Api, format: Format, a: SwitchoverArgs) -> Result<
 
 pub async fn failover(api: &Api, format: Format, a: FailoverArgs) -> Result<i32, ApiError> {
     let target = a.to.clone().unwrap_or_else(|| "the most advanced standby".into());
-    if !ask(&format!("Fail {} over to {target}?", a.env), a.yes)? {
+    if !a.check_only && !ask(&format!("Fail {} over to {target}?", a.env), a.yes)? {
         return Ok(1);
     }
     let req = Request::Failover {
@@ -170,6 +174,8 @@ pub async fn failover(api: &Api, format: Format, a: FailoverArgs) -> Result<i32,
         to: a.to,
         confirm: a.confirm,
         force: a.force,
+        check_only: Some(a.check_only),
+        job: None,
     };
     let resp = run_flow(api, req).await?;
     Ok(crate::cli::print(format, &resp))
@@ -186,6 +192,7 @@ pub async fn rejoin(api: &Api, format: Format, a: RejoinArgs) -> Result<i32, Api
         name: a.env,
         node: a.node,
         confirm: a.confirm,
+        job: None,
     };
     let resp = run_flow(api, req).await?;
     Ok(crate::cli::print(format, &resp))

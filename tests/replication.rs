@@ -307,6 +307,11 @@ fn switchover_under_load_loses_no_acknowledged_write_and_the_old_primary_rejoins
     assert!(primary.running());
     assert_eq!(primary.psql("SELECT pg_is_in_recovery()").trim(), "t");
     assert_eq!(sender_port(&primary), node2.port.to_string());
+    let slots = node2.psql("SELECT slot_name || ':' || active FROM pg_replication_slots ORDER BY 1");
+    assert!(
+        slots.contains("node2:true"),
+        "the rejoined node streams through its own slot: {slots}"
+    );
     wait_replayed(&node2, &primary);
     assert_eq!(primary.psql("SELECT count(*) FROM acked WHERE id = -1").trim(), "1");
     let audit = stdout(&d.run(&["audit", "list", "--env", "rep"]));
@@ -506,6 +511,16 @@ fn failover_is_refused_while_the_primary_answers_and_promotes_the_most_advanced_
     primary.kill_server();
     let mut node3 = node3;
     node3.start_server();
+
+    // The assessment alone changes nothing.
+    let (code, v) = d.json(&["failover", "--env", "rep", "--check-only"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["to"], "node2", "{v}");
+    assert!(
+        v["data"]["outcome"].as_str().unwrap().contains("nothing was changed"),
+        "{v}"
+    );
+    assert_eq!(node2.psql("SELECT pg_is_in_recovery()").trim(), "t");
 
     // Asking for node3 is refused: node2 has received more.
     let (code, v) = d.json(&["failover", "--env", "rep", "--to", "node3", "--yes"]);

@@ -595,6 +595,7 @@ impl Api {
                 check_only,
                 confirm,
                 catchup_timeout_s,
+                job,
             } => {
                 let kind = replication::FlowKind::Switchover {
                     to,
@@ -602,7 +603,8 @@ impl Api {
                 };
                 let timeout = catchup_timeout_s.map(Duration::from_secs);
                 Ok(Response::Flow(Box::new(
-                    self.replication_flow(&name, kind, confirm.as_deref(), timeout).await?,
+                    self.replication_flow(&name, kind, confirm.as_deref(), timeout, job)
+                        .await?,
                 )))
             }
             Request::Failover {
@@ -610,10 +612,13 @@ impl Api {
                 to,
                 confirm,
                 force,
+                check_only,
+                job,
             } => {
                 let kind = replication::FlowKind::Failover {
                     to,
                     force: force.as_deref() == Some(name.as_str()),
+                    check_only: check_only.unwrap_or(false),
                 };
                 if force.as_deref().is_some_and(|f| f != name) {
                     return Err(ApiError::new(
@@ -622,13 +627,20 @@ impl Api {
                     ));
                 }
                 Ok(Response::Flow(Box::new(
-                    self.replication_flow(&name, kind, confirm.as_deref(), None).await?,
+                    self.replication_flow(&name, kind, confirm.as_deref(), None, job)
+                        .await?,
                 )))
             }
-            Request::Rejoin { name, node, confirm } => {
+            Request::Rejoin {
+                name,
+                node,
+                confirm,
+                job,
+            } => {
                 let kind = replication::FlowKind::Rejoin { node };
                 Ok(Response::Flow(Box::new(
-                    self.replication_flow(&name, kind, confirm.as_deref(), None).await?,
+                    self.replication_flow(&name, kind, confirm.as_deref(), None, job)
+                        .await?,
                 )))
             }
             Request::History {

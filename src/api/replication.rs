@@ -31,9 +31,18 @@ const FORECAST_WINDOW_MS: i64 = 3600 * 1000;
 /// What a flow request asks for.
 #[derive(Debug, Clone)]
 pub enum FlowKind {
-    Switchover { to: String, check_only: bool },
-    Failover { to: Option<String>, force: bool },
-    Rejoin { node: String },
+    Switchover {
+        to: String,
+        check_only: bool,
+    },
+    Failover {
+        to: Option<String>,
+        force: bool,
+        check_only: bool,
+    },
+    Rejoin {
+        node: String,
+    },
 }
 
 struct Repoint<'a> {
@@ -221,6 +230,7 @@ impl Api {
         kind: FlowKind,
         confirm: Option<&str>,
         catchup_timeout: Option<Duration>,
+        job: Option<String>,
     ) -> Result<FlowReport, ApiError> {
         let env = self.inner.store.get_env(name).await?;
         let (action, params) = match &kind {
@@ -232,11 +242,21 @@ impl Api {
                 },
                 json!({ "to": to }),
             ),
-            FlowKind::Failover { to, force } => ("replication.failover", json!({ "to": to, "force": force })),
+            FlowKind::Failover { to, force, check_only } => (
+                if *check_only {
+                    "replication.failover_check"
+                } else {
+                    "replication.failover"
+                },
+                json!({ "to": to, "force": force }),
+            ),
             FlowKind::Rejoin { node } => ("replication.rejoin", json!({ "node": node })),
         };
         let work = async {
-            if !matches!(kind, FlowKind::Switchover { check_only: true, .. }) {
+            if !matches!(
+                kind,
+                FlowKind::Switchover { check_only: true, .. } | FlowKind::Failover { check_only: true, .. }
+            ) {
                 let what = match &kind {
                     FlowKind::Switchover { to, .. } => format!("a switchover to {to}"),
                     FlowKind::Failover { .. } => "a failover".into(),
@@ -257,7 +277,12 @@ impl Api {
                 }
                 None => None,
             };
-            let job = format!("{}-{}", action.trim_start_matches("replication."), now_ms());
+            let job = match job.filter(|j| {
+                !j.is_empty() && j.len() <= 64 && j.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            }) {
+                Some(j) => j,
+                None => format!("{}-{}", action.trim_start_matches("replication."), now_ms()),
+            };
             let api = self.clone();
             let env_name = env.name.clone();
             let job_id = job.clone();
@@ -292,9 +317,9 @@ impl Api {
             };
             match &kind {
                 FlowKind::Switchover { to, check_only } => flow::switchover(&ctx, to, *check_only, &repoint).await,
-                FlowKind::Failover { to, force } => {
+                FlowKind::Failover { to, force, check_only } => {
                     let last = self.last_primary_lsn(&env.name).await;
-                    flow::failover(&ctx, to.as_deref(), *force, last, &repoint).await
+                    flow::failover(&ctx, to.as_deref(), *force, *check_only, last, &repoint).await
                 }
                 FlowKind::Rejoin { node } => flow::rejoin(&ctx, node).await,
             }

@@ -399,6 +399,11 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         catchup_timeout_s: Option<u64>,
+        /// An id for this run's `replication_progress` events, chosen by the caller so it can
+        /// tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+        #[serde(default)]
+        #[ts(optional)]
+        job: Option<String>,
     },
     /// An unplanned failover to `to`, or to the most advanced standby. Refused while another
     /// node answers as a primary unless `force` is the environment's name.
@@ -413,6 +418,16 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         force: Option<String>,
+        /// Only assess (the most advanced standby, what may be lost, whether it would be
+        /// refused); change nothing.
+        #[serde(default)]
+        #[ts(optional)]
+        check_only: Option<bool>,
+        /// An id for this run's `replication_progress` events, chosen by the caller so it can
+        /// tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+        #[serde(default)]
+        #[ts(optional)]
+        job: Option<String>,
     },
     /// Bring `node` (a replica whose data directory is on this machine, typically the old
     /// primary) back as a standby of the primary with pg_rewind.
@@ -422,6 +437,11 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         confirm: Option<String>,
+        /// An id for this run's `replication_progress` events, chosen by the caller so it can
+        /// tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+        #[serde(default)]
+        #[ts(optional)]
+        job: Option<String>,
     },
 }
 

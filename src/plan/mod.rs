@@ -343,22 +343,24 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
     // serde_json recurses per nesting level (a plan node is two: its object and its "Plans"
     // list). Its own limit (128) would refuse real plans 64 nodes deep, so the depth is bounded
     // here instead, at a level whose recursion fits the reader's stack (see `parse`; tested).
+    // Bytes, not chars: the structural characters are ASCII, and no byte of a multi-byte UTF-8
+    // character equals one of them.
     let mut depth = 0usize;
     let mut in_str = false;
     let mut esc = false;
-    for c in s.chars() {
+    for &c in s.as_bytes() {
         if in_str {
             match (esc, c) {
                 (true, _) => esc = false,
-                (false, '\\') => esc = true,
-                (false, '"') => in_str = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
                 _ => {}
             }
             continue;
         }
         match c {
-            '"' => in_str = true,
-            '[' | '{' => {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH * 2 + 8 {
                     return Err(ParseError::new(format!(
@@ -366,7 +368,7 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
                     )));
                 }
             }
-            ']' | '}' => depth = depth.saturating_sub(1),
+            b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }

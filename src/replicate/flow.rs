@@ -1361,6 +1361,7 @@ pub async fn failover<R: EnvRepoint>(
     ctx: &FlowCtx<'_>,
     to: Option<&str>,
     force: bool,
+    check_only: bool,
     last_primary_lsn: Option<Lsn>,
     repoint: &R,
 ) -> Result<FlowReport, ApiError> {
@@ -1522,6 +1523,19 @@ pub async fn failover<R: EnvRepoint>(
         ));
     }
     run.end("ok", detail);
+    if check_only {
+        return Ok(run.report(
+            "failover",
+            Some(&primary.name),
+            &to_name,
+            true,
+            format!("A failover would promote {to_name}; nothing was changed (assessment only)."),
+            vec![],
+            None,
+            wal_loss,
+            None,
+        ));
+    }
     let cand = candidate(cluster, &to_name)?;
     if let Some(p) = &ctx.patroni {
         return patroni_promote(run, p, "failover", &primary, &cand, repoint, wal_loss).await;
@@ -1872,9 +1886,15 @@ pub async fn rejoin(ctx: &FlowCtx<'_>, node: &str) -> Result<FlowReport, ApiErro
     ci.set("host", primary.host());
     ci.set("port", &primary.port().to_string());
     ci.set("application_name", &target.name);
-    let slot_wanted = std::fs::read_to_string(dir.path.join("postgresql.auto.conf"))
-        .map(|t| t.lines().any(|l| l.trim_start().starts_with("primary_slot_name")))
-        .unwrap_or(false);
+    // A slot when the cluster uses them: the primary has physical slots, or streamed through
+    // one itself when it was a standby.
+    let slot_wanted: bool = sqlx::query_scalar(
+        "SELECT current_setting('primary_slot_name') <> '' \
+             OR EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_type = 'physical')",
+    )
+    .fetch_one(&mut pc)
+    .await
+    .unwrap_or(false);
     let slot = slot_wanted.then(|| target.name.to_ascii_lowercase().replace('-', "_"));
     if let Some(s) = &slot {
         let made = sqlx::query(

@@ -129,14 +129,28 @@ impl DataDir {
     }
 
     /// Stop the server (fast: sessions are ended, a shutdown checkpoint is written and sent to
-    /// the standbys that are still connected).
+    /// the standbys that are still connected). `pg_ctl stop` is told not to wait, and the
+    /// postmaster's pid file is watched every 10 ms instead: pg_ctl's own wait looks ten times
+    /// a second, which put up to 100 ms into every switchover's write outage.
     pub async fn stop(&self) -> Result<(), ApiError> {
         let mut c = self.command("pg_ctl")?;
-        c.arg("stop")
-            .arg("-D")
-            .arg(&self.path)
-            .args(["-m", "fast", "-w", "-t", "60"]);
-        self.run(c, "pg_ctl stop", Duration::from_secs(70)).await.map(|_| ())
+        c.arg("stop").arg("-D").arg(&self.path).args(["-m", "fast", "-W"]);
+        self.run(c, "pg_ctl stop", Duration::from_secs(30)).await?;
+        let pidfile = self.path.join("postmaster.pid");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while pidfile.exists() {
+            if std::time::Instant::now() > deadline {
+                return Err(ApiError::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the server on {} was still running 60 s after pg_ctl stop",
+                        self.path.display()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
     }
 
     /// Where the last checkpoint record starts (`pg_controldata`): after a clean stop, the

@@ -210,11 +210,7 @@ pub async fn probe(c: &mut PgConnection, node: &NodeConf) -> Result<NodeState, s
         // Seconds since the last replayed commit, until `assemble` works out the lag.
         lag_s: since_replay,
         lag_alert: false,
-        lag_note: match (standby, since_replay) {
-            (false, _) => String::new(),
-            (true, None) => "has replayed no transaction yet, so its lag in seconds is unknown".into(),
-            (true, Some(_)) => String::new(),
-        },
+        lag_note: String::new(),
         upstream: receiver.as_ref().map(|w| w.upstream.clone()),
         receiver,
         senders,
@@ -355,13 +351,19 @@ pub fn assemble(cluster: &Cluster, mut nodes: Vec<NodeState>, lag_threshold_s: f
             Some(0) => Some(0.0),
             _ => from_sender.or(since_replay),
         };
-        if n.lag_bytes.is_none() && primary_lsn.is_none() {
-            n.lag_note = "no primary answered, so lag cannot be measured".into();
-        } else if n.lag_s.is_none() && n.lag_note.is_empty() {
-            n.lag_note = "behind in bytes, but the time of its last replayed transaction is unknown".into();
-        } else if from_sender.is_none() && n.lag_s.is_some() && n.lag_bytes != Some(0) {
-            n.lag_note = "seconds since the last replayed transaction committed".into();
-        }
+        n.lag_note = if n.lag_bytes.is_none() && primary_lsn.is_none() {
+            "no primary answered, so lag cannot be measured".into()
+        } else if n.last_replay_ms.is_none() && n.lag_s.is_none() {
+            "no replay timestamp: it has replayed no transaction yet, so its lag in seconds is unknown".into()
+        } else if n.last_replay_ms.is_none() {
+            "no replay timestamp yet: it has replayed no transaction (the lag comes from its position)".into()
+        } else if n.lag_s.is_none() {
+            "behind in bytes, but the time of its last replayed transaction is unknown".into()
+        } else if from_sender.is_none() && n.lag_bytes != Some(0) {
+            "seconds since the last replayed transaction committed".into()
+        } else {
+            String::new()
+        };
         n.lag_alert = n.lag_s.is_some_and(|s| s > lag_threshold_s);
         if n.lag_alert {
             alerts.push(format!(

@@ -54,7 +54,27 @@ confirm?: string,
 /**
  * How long the candidate may take to replay up to the fence (default 30).
  */
-catchup_timeout_s?: number, } | { "op": "failover", name: string, to?: string, confirm?: string, force?: string, } | { "op": "rejoin", name: string, node: string, confirm?: string, };
+catchup_timeout_s?: number, 
+/**
+ * An id for this run's `replication_progress` events, chosen by the caller so it can
+ * tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+ */
+job?: string, } | { "op": "failover", name: string, to?: string, confirm?: string, force?: string, 
+/**
+ * Only assess (the most advanced standby, what may be lost, whether it would be
+ * refused); change nothing.
+ */
+check_only?: boolean, 
+/**
+ * An id for this run's `replication_progress` events, chosen by the caller so it can
+ * tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+ */
+job?: string, } | { "op": "rejoin", name: string, node: string, confirm?: string, 
+/**
+ * An id for this run's `replication_progress` events, chosen by the caller so it can
+ * tell its own events from another run's (letters, digits, `-`, `_`; made up if absent).
+ */
+job?: string, };
 
 export type Response = { "kind": "app_info", "data": AppInfo } | { "kind": "env_list", "data": Array<EnvSummary> } | { "kind": "env", "data": Environment } | { "kind": "removed", "data": { name: string, } } | { "kind": "test_report", "data": TestReport } | { "kind": "secrets", "data": Array<SecretStatus> } | { "kind": "exported", "data": { toml: string, } } | { "kind": "imported", "data": ImportReport } | { "kind": "health", "data": Array<HealthSample> } | { "kind": "chart", "data": Chart } | { "kind": "audit", "data": Array<AuditRecord> } | { "kind": "verified", "data": VerifyReport } | { "kind": "snapshot", "data": Snapshot } | { "kind": "pools", "data": Array<PoolMetrics> } | { "kind": "signalled", "data": { pid: number, terminate: boolean, found: boolean, } } | { "kind": "metrics", "data": Array<MetricInfo> } | { "kind": "redis", "data": RedisStats } | { "kind": "pgbouncer", "data": PgBouncerStatus } | { "kind": "bench", "data": BenchReport } | { "kind": "pool_advice", "data": PoolAdvice } | { "kind": "text", "data": { text: string, } } | { "kind": "history", "data": History } | { "kind": "plan", "data": PlanReport } | { "kind": "plan_comparison", "data": PlanComparison } | { "kind": "indexes", "data": IndexReport } | { "kind": "index_advice", "data": IndexAdvice } | { "kind": "migration_status", "data": MigrationOverview } | { "kind": "migration_plan", "data": MigrationPlan } | { "kind": "migration_run", "data": RunReport } | { "kind": "drift", "data": DriftMatrix } | { "kind": "rollback_test", "data": RollbackTest } | { "kind": "lint", "data": Array<LintReport> } | { "kind": "topology", "data": Topology } | { "kind": "slots", "data": SlotsReport } | { "kind": "flow", "data": FlowReport } | { "kind": "done" };
 

@@ -310,25 +310,36 @@ export class Api {
   }
   /** A planned switchover to the replica `to` (or its pre-checks only, changing nothing).
    *  Phases come as `replication_progress` events; on prod `confirm` is the name. */
-  switchover(name: string, to: string, opts: { checkOnly?: boolean; confirm?: string; catchupTimeoutS?: number } = {}): Promise<FlowReport> {
+  switchover(
+    name: string,
+    to: string,
+    opts: { checkOnly?: boolean; confirm?: string; catchupTimeoutS?: number; job?: string } = {},
+  ): Promise<FlowReport> {
     const req: Request = { op: 'switchover', name, to };
     if (opts.checkOnly) req.check_only = true;
+    if (opts.job) req.job = opts.job;
     if (opts.confirm !== undefined) req.confirm = opts.confirm;
     if (opts.catchupTimeoutS) req.catchup_timeout_s = Math.round(opts.catchupTimeoutS);
     return this.expect(req, 'flow');
   }
   /** Promote `to`, or the most advanced standby, when the primary is gone. `force` (the
    *  environment's name) goes on while another node still answers as primary. */
-  failover(name: string, opts: { to?: string; confirm?: string; force?: string } = {}): Promise<FlowReport> {
+  failover(
+    name: string,
+    opts: { to?: string; confirm?: string; force?: string; checkOnly?: boolean; job?: string } = {},
+  ): Promise<FlowReport> {
     const req: Request = { op: 'failover', name };
+    if (opts.checkOnly) req.check_only = true;
+    if (opts.job) req.job = opts.job;
     if (opts.to) req.to = opts.to;
     if (opts.confirm !== undefined) req.confirm = opts.confirm;
     if (opts.force !== undefined) req.force = opts.force;
     return this.expect(req, 'flow');
   }
   /** Rewind `node` (typically the old primary) and start it as a standby of the primary. */
-  rejoin(name: string, node: string, confirm?: string): Promise<FlowReport> {
+  rejoin(name: string, node: string, confirm?: string, job?: string): Promise<FlowReport> {
     const req: Request = { op: 'rejoin', name, node };
+    if (job) req.job = job;
     if (confirm !== undefined) req.confirm = confirm;
     return this.expect(req, 'flow');
   }

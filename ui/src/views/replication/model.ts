@@ -181,21 +181,25 @@ export type LivePhase = Phase & { startedAt: number };
 export type LiveFlow = {
   kind: FlowKind;
   env: string;
-  /** The job id, once the first event named it. */
+  /** The job id this page chose and sent with the request; its events carry it. */
   job: string | null;
   startedAt: number;
   endedAt: number | null;
   phases: LivePhase[];
 };
 
-export function newFlow(kind: FlowKind, env: string, now = Date.now()): LiveFlow {
-  return { kind, env, job: null, startedAt: now, endedAt: null, phases: [] };
+/** A job id for a new run: its kind, the time and a random part, so two tabs never share one. */
+export function newJobId(kind: FlowKind, now = Date.now()): string {
+  return `${kind}-${now}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
-/** Whether an event of `job` belongs to this flow: the job it locked onto, or, before the
- *  first event, a job of the same kind (check-only runs are `switchover_check-…`). */
+export function newFlow(kind: FlowKind, env: string, now = Date.now()): LiveFlow {
+  return { kind, env, job: newJobId(kind, now), startedAt: now, endedAt: null, phases: [] };
+}
+
+/** Whether an event of `job` belongs to this flow: the id it sent with its request. */
 export function ownsJob(f: LiveFlow, job: string): boolean {
-  return f.job ? f.job === job : job.startsWith(`${f.kind}-`);
+  return f.job === job;
 }
 
 /** The flow after one event: a phase that starts is added; one that ends replaces its start. */

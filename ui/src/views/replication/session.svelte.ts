@@ -41,16 +41,17 @@ export class FlowJob {
   }
 
   /** Run `call`; null when it failed (the error is kept) or the name must be typed first. */
-  async run(env: string, op: string, call: () => Promise<FlowReport>, confirmed: boolean): Promise<FlowReport | null> {
+  async run(env: string, op: string, call: (job: string) => Promise<FlowReport>, confirmed: boolean): Promise<FlowReport | null> {
     if (this.busy) return null;
     this.listen();
     this.busy = true;
     this.error = null;
     this.report = null;
     this.needConfirm = false;
-    this.live = newFlow(this.kind, env);
+    const live = newFlow(this.kind, env);
+    this.live = live;
     try {
-      const r = await call();
+      const r = await call(live.job ?? '');
       this.report = r;
       this.live = settleFlow(this.live, r);
       return r;
@@ -172,7 +173,7 @@ class Switchover {
     if (!env || !to || this.busy || this.checksFailed) return;
     this.advanceTo('run');
     const timeout = Number.isFinite(this.catchupTimeoutS) && this.catchupTimeoutS > 0 ? this.catchupTimeoutS : undefined;
-    const r = await this.run.run(env, 'switchover', () => api().switchover(env, to, { confirm, catchupTimeoutS: timeout }), confirm !== undefined);
+    const r = await this.run.run(env, 'switchover', (job) => api().switchover(env, to, { confirm, catchupTimeoutS: timeout, job }), confirm !== undefined);
     if (r) this.advanceTo('report');
     else if (this.run.needConfirm) this.step = 'confirm';
     onChanged();
@@ -183,7 +184,7 @@ class Switchover {
     const env = this.env;
     const node = this.run.report?.to;
     if (!env || !node || this.busy) return;
-    await this.rejoin.run(env, 'rejoin', () => api().rejoin(env, node, confirm), confirm !== undefined);
+    await this.rejoin.run(env, 'rejoin', (job) => api().rejoin(env, node, confirm, job), confirm !== undefined);
     onChanged();
   }
 }
@@ -255,7 +256,7 @@ class Failover {
     this.forced = opts.force !== undefined;
     this.advanceTo('run');
     const to = this.to || undefined;
-    const r = await this.run.run(env, 'failover', () => api().failover(env, { to, ...opts }), opts.confirm !== undefined);
+    const r = await this.run.run(env, 'failover', (job) => api().failover(env, { to, ...opts, job }), opts.confirm !== undefined);
     if (r) this.advanceTo('report');
     else if (this.run.needConfirm) this.step = 'choose';
     onChanged();
@@ -266,7 +267,7 @@ class Failover {
     const env = this.env;
     const node = this.run.report?.to;
     if (!env || !node || this.busy) return;
-    await this.rejoin.run(env, 'rejoin', () => api().rejoin(env, node, confirm), confirm !== undefined);
+    await this.rejoin.run(env, 'rejoin', (job) => api().rejoin(env, node, confirm, job), confirm !== undefined);
     onChanged();
   }
 }
