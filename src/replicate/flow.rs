@@ -778,6 +778,24 @@ fn phase_status(checks: &[Check]) -> &'static str {
     }
 }
 
+/// PgBouncer's PAUSE as a phase (skipped without PgBouncer). On failure it is resumed again
+/// and the reason returned.
+async fn pause_phase(run: &mut Run<'_, '_>) -> Result<(), String> {
+    run.begin("pause", "Pause PgBouncer").await;
+    match &run.ctx.bouncer {
+        None => run.end("skipped", "the environment has no PgBouncer"),
+        Some(b) => match b.pause().await {
+            Ok(()) => run.end("ok", "PAUSE: new queries wait; running transactions finished"),
+            Err(e) => {
+                run.end("failed", e.message.clone());
+                let _ = b.resume().await;
+                return Err(e.message);
+            }
+        },
+    }
+    Ok(())
+}
+
 /// What re-pointing did: the phase's checks, standbys that could not be re-pointed, and
 /// those that were (to be seen streaming by [`verify_standbys`]).
 struct Repointed<'n> {
@@ -946,20 +964,7 @@ pub async fn switchover<R: EnvRepoint>(
         .filter(|n| n.name != primary.name && n.name != cand.name)
         .collect();
     let mut run = Run::new(ctx);
-    let unchanged = |state: &str| {
-        vec![
-            NodeOutcome {
-                name: primary.name.clone(),
-                address: primary.address.clone(),
-                state: state.into(),
-            },
-            NodeOutcome {
-                name: cand.name.clone(),
-                address: cand.address.clone(),
-                state: "standby (unchanged)".into(),
-            },
-        ]
-    };
+    let unchanged = |state: &str| two(&primary, state.into(), &cand, "standby (unchanged)".into());
 
     run.begin("checks", "Pre-checks").await;
     let topo = topology::read(cluster, ctx.settings.lag_threshold_s).await;
@@ -1001,27 +1006,18 @@ pub async fn switchover<R: EnvRepoint>(
     let mut cc = cluster.connect(&cand).await?;
     let old_tl = topo.node(&primary.name).and_then(|n| n.timeline);
 
-    run.begin("pause", "Pause PgBouncer").await;
-    match &ctx.bouncer {
-        None => run.end("skipped", "the environment has no PgBouncer"),
-        Some(b) => match b.pause().await {
-            Ok(()) => run.end("ok", "PAUSE: new queries wait; running transactions finished"),
-            Err(e) => {
-                run.end("failed", e.message.clone());
-                let _ = b.resume().await;
-                return Ok(run.report(
-                    "switchover",
-                    Some(&primary.name),
-                    &cand.name,
-                    false,
-                    format!("Stopped at PgBouncer PAUSE, nothing was changed: {}", e.message),
-                    unchanged("primary (unchanged)"),
-                    None,
-                    None,
-                    None,
-                ));
-            }
-        },
+    if let Err(e) = pause_phase(&mut run).await {
+        return Ok(run.report(
+            "switchover",
+            Some(&primary.name),
+            &cand.name,
+            false,
+            format!("Stopped at PgBouncer PAUSE, nothing was changed: {e}"),
+            unchanged("primary (unchanged)"),
+            None,
+            None,
+            None,
+        ));
     }
 
     // Undo the fence (restarting the old primary first if this run stopped it) and the pause.
@@ -1149,18 +1145,7 @@ pub async fn switchover<R: EnvRepoint>(
                 format!(
                     "Stopped before promotion: {reason}. Nothing was promoted; the old primary takes writes again."
                 ),
-                vec![
-                    NodeOutcome {
-                        name: primary.name.clone(),
-                        address: primary.address.clone(),
-                        state,
-                    },
-                    NodeOutcome {
-                        name: cand.name.clone(),
-                        address: cand.address.clone(),
-                        state: cand_state,
-                    },
-                ],
+                two(&primary, state, &cand, cand_state),
                 None,
                 None,
                 None,
@@ -1204,18 +1189,7 @@ pub async fn switchover<R: EnvRepoint>(
                 &cand.name,
                 false,
                 format!("Stopped at promotion: {reason}. The old primary takes writes again."),
-                vec![
-                    NodeOutcome {
-                        name: primary.name.clone(),
-                        address: primary.address.clone(),
-                        state,
-                    },
-                    NodeOutcome {
-                        name: cand.name.clone(),
-                        address: cand.address.clone(),
-                        state: cand_state,
-                    },
-                ],
+                two(&primary, state, &cand, cand_state),
                 None,
                 None,
                 None,
@@ -1256,32 +1230,12 @@ pub async fn switchover<R: EnvRepoint>(
         "fenced (read-only) but still running: stop it".to_owned()
     };
 
-    let mut outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, true).await;
+    let outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, true).await;
     let _ = cc.close().await;
 
     let ok = new_tl.is_some() && !run.phases.iter().any(|p| p.status == "failed");
-    let mut nodes = vec![
-        NodeOutcome {
-            name: primary.name.clone(),
-            address: cand.address.clone(),
-            state: match new_tl {
-                Some(tl) => format!("primary (was {}), accepting writes on timeline {tl}", cand.name),
-                None => format!("promoted (was {}), but no write was accepted", cand.name),
-            },
-        },
-        NodeOutcome {
-            name: cand.name.clone(),
-            address: primary.address.clone(),
-            state: format!("old primary: {old_state}"),
-        },
-    ];
-    nodes.append(&mut outcomes);
-    let next = ctx.data_dir(&primary).map(|_| {
-        format!(
-            "rejoin the old primary as a standby: dbdeck rejoin --env {} --node {}",
-            cluster.env, cand.name
-        )
-    });
+    let nodes = promoted(&primary, &cand, new_tl, &old_state, outcomes);
+    let next = rejoin_hint(ctx, &primary, &cand);
     let outcome = if ok {
         format!(
             "{} ({}) is the primary; the old primary is {old_state}.",
@@ -1310,6 +1264,61 @@ pub async fn switchover<R: EnvRepoint>(
         None,
         next,
     ))
+}
+
+/// The old primary and the candidate, each with what it is now, when nothing was promoted.
+fn two(primary: &NodeConf, primary_state: String, cand: &NodeConf, cand_state: String) -> Vec<NodeOutcome> {
+    vec![
+        NodeOutcome {
+            name: primary.name.clone(),
+            address: primary.address.clone(),
+            state: primary_state,
+        },
+        NodeOutcome {
+            name: cand.name.clone(),
+            address: cand.address.clone(),
+            state: cand_state,
+        },
+    ]
+}
+
+/// What the nodes are after a promotion: the environment's names have swapped (the promoted
+/// node is now `primary`, the old primary carries the candidate's name), then the standbys.
+fn promoted(
+    primary: &NodeConf,
+    cand: &NodeConf,
+    new_tl: Option<i32>,
+    old_state: &str,
+    mut standbys: Vec<NodeOutcome>,
+) -> Vec<NodeOutcome> {
+    let mut nodes = vec![
+        NodeOutcome {
+            name: primary.name.clone(),
+            address: cand.address.clone(),
+            state: match new_tl {
+                Some(tl) => format!("primary (was {}), accepting writes on timeline {tl}", cand.name),
+                None => format!("promoted (was {}), but no write was accepted", cand.name),
+            },
+        },
+        NodeOutcome {
+            name: cand.name.clone(),
+            address: primary.address.clone(),
+            state: format!("old primary: {old_state}"),
+        },
+    ];
+    nodes.append(&mut standbys);
+    nodes
+}
+
+/// The rejoin command, when the old primary's data directory is here (after the swap it is
+/// the replica named like the candidate was).
+fn rejoin_hint(ctx: &FlowCtx<'_>, primary: &NodeConf, cand: &NodeConf) -> Option<String> {
+    ctx.data_dir(primary).map(|_| {
+        format!(
+            "rejoin the old primary as a standby: dbdeck rejoin --env {} --node {}",
+            ctx.cluster.env, cand.name
+        )
+    })
 }
 
 fn candidate(cluster: &Cluster, to: &str) -> Result<NodeConf, ApiError> {
@@ -1652,32 +1661,12 @@ pub async fn failover<R: EnvRepoint>(
         // In case it was paused by hand while the primary was down.
         let _ = b.resume().await;
     }
-    let mut outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, false).await;
+    let outcomes = repoint_phases(&mut run, repoint, &primary, &cand, &mut cc, &others, false).await;
     let _ = cc.close().await;
 
     let ok = new_tl.is_some() && !run.phases.iter().any(|p| p.status == "failed");
-    let mut nodes = vec![
-        NodeOutcome {
-            name: primary.name.clone(),
-            address: cand.address.clone(),
-            state: match new_tl {
-                Some(tl) => format!("primary (was {}), accepting writes on timeline {tl}", cand.name),
-                None => format!("promoted (was {}), but no write was accepted", cand.name),
-            },
-        },
-        NodeOutcome {
-            name: cand.name.clone(),
-            address: primary.address.clone(),
-            state: format!("old primary: {old_state}"),
-        },
-    ];
-    nodes.append(&mut outcomes);
-    let next = ctx.data_dir(&primary).map(|_| {
-        format!(
-            "rejoin the old primary as a standby: dbdeck rejoin --env {} --node {}",
-            cluster.env, cand.name
-        )
-    });
+    let nodes = promoted(&primary, &cand, new_tl, &old_state, outcomes);
+    let next = rejoin_hint(ctx, &primary, &cand);
     let outcome = if ok {
         format!(
             "{} ({}) is the primary. WAL loss: {}",
@@ -2295,27 +2284,18 @@ async fn patroni_switchover<R: EnvRepoint>(
         detail,
     );
 
-    run.begin("pause", "Pause PgBouncer").await;
-    match &ctx.bouncer {
-        None => run.end("skipped", "the environment has no PgBouncer"),
-        Some(b) => match b.pause().await {
-            Ok(()) => run.end("ok", "PAUSE: new queries wait; running transactions finished"),
-            Err(e) => {
-                run.end("failed", e.message.clone());
-                let _ = b.resume().await;
-                return Ok(run.report(
-                    "switchover",
-                    Some(&primary.name),
-                    &cand.name,
-                    false,
-                    format!("Stopped at PgBouncer PAUSE, nothing was changed: {}", e.message),
-                    vec![],
-                    None,
-                    None,
-                    None,
-                ));
-            }
-        },
+    if let Err(e) = pause_phase(&mut run).await {
+        return Ok(run.report(
+            "switchover",
+            Some(&primary.name),
+            &cand.name,
+            false,
+            format!("Stopped at PgBouncer PAUSE, nothing was changed: {e}"),
+            vec![],
+            None,
+            None,
+            None,
+        ));
     }
     patroni_promote(run, p, "switchover", &primary, &cand, repoint, None).await
 }
