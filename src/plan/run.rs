@@ -82,8 +82,7 @@ pub struct PlanReport {
 impl PlanReport {
     /// Move the nodes into a table (see [`crate::plan::wire`]).
     pub fn compact(&mut self) {
-        self.node_table = Some(crate::plan::wire::node_table(&self.plan.nodes));
-        self.plan.nodes = Vec::new();
+        self.node_table = Some(crate::plan::wire::node_table(std::mem::take(&mut self.plan.nodes)));
     }
 }
 

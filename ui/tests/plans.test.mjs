@@ -2,18 +2,20 @@
 // scripts/capture-plans), the tree, findings, the detail panel, the grid, compare and export;
 // a malformed paste; explain on the demo's SQLite file; explain, index health and index advice
 // on the machine's PostgreSQL (a prod environment asks for its name); the Dashboard's
-// "Explain" of a top statement; and a generated 10,000-node plan that must stay virtualised,
-// small in memory and smooth.
+// "Explain" of a top statement; the same EXPLAIN run on a second environment and compared
+// (staging → prod, two databases on that server); and a generated 10,000-node plan that must
+// stay virtualised, small in memory and smooth.
 //
 // Needs PostgreSQL on DBDECK_TEST_PG_URL (trust auth). Creates one scratch table,
-// dbdeck_plans_test, and drops it before returning. Screenshots go to tests/out/plans-*.png.
+// dbdeck_plans_test, and two scratch databases, dbdeck_cmp_staging and dbdeck_cmp_prod, and
+// drops them before returning. Screenshots go to tests/out/plans-*.png.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, OUT, PG_OK, psqlQuery, screenshots, session } from './helpers.mjs';
+import { eventually, OUT, PG_OK, PG_REFUSED, psqlQuery, screenshots, session } from './helpers.mjs';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'plans');
 const fixture = (name) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -301,6 +303,135 @@ test('PostgreSQL: Dashboard → Explain a top statement, prod confirmation, inde
     });
   } finally {
     await psqlQuery('DROP TABLE IF EXISTS dbdeck_plans_test');
+  }
+});
+
+/** PG_OK with another database. */
+function pgDatabase(name) {
+  const u = new URL(PG_OK);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+test('PostgreSQL: the same EXPLAIN on another environment (staging → prod), compared', { timeout: 180_000 }, async () => {
+  // Two databases on the same server stand for staging and prod: the same table and data,
+  // the index on k only on "prod", so the plans differ (Seq Scan → Index Scan).
+  const dbs = { staging: 'dbdeck_cmp_staging', prod: 'dbdeck_cmp_prod' };
+  for (const db of Object.values(dbs)) {
+    await psqlQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await psqlQuery(`CREATE DATABASE ${db}`);
+    await psqlQuery(
+      `CREATE TABLE dbdeck_cmp (id int PRIMARY KEY, k int, note text);
+       INSERT INTO dbdeck_cmp SELECT g, g % 1000, 'n' || g FROM generate_series(1, 200000) g;
+       ${db === dbs.prod ? 'CREATE INDEX dbdeck_cmp_k ON dbdeck_cmp (k);' : ''}
+       ANALYZE dbdeck_cmp;`,
+      { url: pgDatabase(db) },
+    );
+  }
+  try {
+    await session(async ({ server, page }) => {
+      await server.call({ op: 'env_add', env: { name: 'pg-staging', kind: 'staging', url: pgDatabase(dbs.staging), replicas: [] } });
+      await server.call({ op: 'env_add', env: { name: 'pg-prod', kind: 'prod', url: pgDatabase(dbs.prod), replicas: [] } });
+      await server.call({ op: 'env_add', env: { name: 'pg-down', kind: 'dev', url: PG_REFUSED, replicas: [] } });
+      await page.goto(server.url);
+      await page.locator('article[data-env=pg-staging][data-status=ok]').waitFor({ timeout: 20_000 });
+      await page.locator('[data-testid=env-switcher] [data-env=pg-staging]').click();
+      await page.locator('nav a[href="#/plans"]').click();
+      await page.getByTestId('plans').waitFor();
+
+      // Explain on staging, with a value for $1.
+      await page.getByTestId('plan-env').selectOption('pg-staging');
+      await page.getByTestId('plan-sql').fill('select * from dbdeck_cmp where k = $1');
+      await page.getByTestId('plan-param-1').fill('7');
+      await page.getByTestId('plan-explain').click();
+      await page.getByTestId('plan-tree').waitFor({ timeout: 20_000 });
+      assert.match(await page.getByTestId('plan-view').innerText(), /on pg-staging/);
+      assert.match(await page.getByTestId('plan-tree').innerText(), /Seq Scan on dbdeck_cmp/);
+      const totalA = await page.getByTestId('plan-total').innerText();
+
+      // Compare: the other PostgreSQL environments, the same options and value.
+      await page.getByTestId('plan-tab-compare').click();
+      const form = page.getByTestId('plan-compare-env-form');
+      await form.waitFor();
+      const choices = await page.getByTestId('plan-compare-env').locator('option').evaluateAll((os) => os.map((o) => o.value));
+      assert.deepEqual(choices.sort(), ['pg-down', 'pg-prod'], 'the other PostgreSQL environments: not A\'s own, not the SQLite demo');
+      assert.match(await form.innerText(), /EXPLAIN \(ANALYZE, BUFFERS, FORMAT JSON\)/);
+      assert.match(await page.getByTestId('plan-compare-params').innerText(), /\$1 = 7/);
+      assert.equal(await page.getByTestId('plan-compare-input').count(), 1, 'pasting a plan B stays available');
+
+      // An unreachable environment: the error shows, plan A stays.
+      await page.getByTestId('plan-compare-env').selectOption('pg-down');
+      await page.getByTestId('plan-compare-env-run').click();
+      const err = page.getByTestId('plan-compare-error');
+      await err.waitFor({ timeout: 20_000 });
+      assert.match(await err.innerText(), /on pg-down failed/);
+      assert.match(await err.innerText(), /Hint/i);
+      assert.equal(await page.getByTestId('plan-total').innerText(), totalA, 'plan A is still shown');
+      await form.waitFor();
+      await screenshots(page, 'plans-compare-env-error', () => err.waitFor());
+
+      // Prod with ANALYZE: the name is typed first; refusing runs nothing.
+      await page.getByTestId('plan-compare-env').selectOption('pg-prod');
+      assert.equal(await err.count(), 0, 'picking another environment clears the last one\'s error');
+      const run = page.getByTestId('plan-compare-env-run');
+      assert.match(await run.innerText(), /Explain analyze on pg-prod and compare/);
+      assert.match(await run.getAttribute('class'), /danger/, 'a run on prod is red');
+      await screenshots(page, 'plans-compare-env-before', () => form.waitFor());
+      await run.click();
+      const confirm = page.getByTestId('prod-confirm');
+      await confirm.waitFor();
+      assert.match(await confirm.innerText(), /executes the statement/);
+      assert.match(await confirm.innerText(), /select \* from dbdeck_cmp where k = \$1/);
+      assert.match(await confirm.innerText(), /\$1 = 7/, 'the dialog says which value runs');
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      assert.equal(await page.getByTestId('plan-verdict').count(), 0, 'nothing ran without the name');
+
+      await run.click();
+      await confirm.waitFor();
+      await screenshots(page, 'plans-compare-env-confirm', () => confirm.waitFor());
+      await page.getByTestId('confirm-input').fill('pg-prod');
+      await page.getByTestId('confirm-action').click();
+      const verdict = page.getByTestId('plan-verdict');
+      await verdict.waitFor({ timeout: 30_000 });
+      assert.match(await verdict.innerText(), /B is [\d.]+× faster .*Seq Scan on dbdeck_cmp became (Bitmap Heap|Index) Scan/s);
+      // Each side's column is headed by its letter over its environment.
+      const label = async (side) => {
+        const el = page.getByTestId(`plan-compare-label-${side}`);
+        return { text: (await el.innerText()).replace(/\s+/g, ' ').trim(), title: await el.getAttribute('title') };
+      };
+      assert.deepEqual(await label('a'), { text: 'A · pg-staging', title: 'A · pg-staging' });
+      assert.deepEqual(await label('b'), { text: 'B · pg-prod', title: 'B · pg-prod' });
+      assert.match(await page.getByTestId('plan-compare-legend').innerText(), /A · pg-staging → B · pg-prod/);
+      const bline = await page.getByTestId('plan-compare-b').innerText();
+      assert.match(bline, /pg-prod/);
+      assert.match(bline, /rolled back/);
+      assert.equal(await page.getByTestId('plan-error').count(), 0);
+      assert.equal(await page.getByTestId('plan-total').innerText(), totalA, 'plan A is unchanged');
+      await screenshots(page, 'plans-compare-env-after', () => verdict.waitFor());
+
+      // Prod ran the same statement with the same value, confirmed by name (the audit log says so).
+      const { data: audit } = await server.call({ op: 'audit_list', env: 'pg-prod' });
+      const explained = audit.filter((r) => r.action === 'plan.explain');
+      assert.ok(explained.some((r) => r.outcome === 'ok'), `an explain on pg-prod went through: ${JSON.stringify(explained.map((r) => r.outcome))}`);
+      assert.ok(explained.some((r) => r.params?.sql === 'select * from dbdeck_cmp where k = $1' && r.params?.params === 1));
+
+      // The comparison stays through a tab switch and a visit to another page; the inputs open
+      // again on "Change plan B".
+      await page.getByTestId('plan-tab-tree').click();
+      await page.getByTestId('plan-tab-compare').click();
+      assert.match(await page.getByTestId('plan-compare-label-b').innerText(), /pg-prod/);
+      await page.locator('nav a[href="#/overview"]').click();
+      await page.locator('nav a[href="#/plans"]').click();
+      await page.getByTestId('plan-tab-compare').click();
+      assert.match(await page.getByTestId('plan-verdict').innerText(), /faster/);
+      assert.match(await page.getByTestId('plan-compare-label-b').innerText(), /pg-prod/);
+      await page.getByTestId('plan-compare-edit').click();
+      await form.waitFor();
+      await page.getByTestId('plan-compare-input').waitFor();
+    });
+  } finally {
+    for (const db of Object.values(dbs)) await psqlQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   }
 });
 

@@ -5,6 +5,7 @@
 
 import type { IndexAdvice, PlanReport } from '../../bindings/api';
 import type { ApiCallError } from '../../lib/backend';
+import type { CompareState } from './compare.svelte';
 
 export type PlanMode = 'explain' | 'paste' | 'indexes';
 
@@ -28,6 +29,8 @@ class PlanSession {
   /** The input form is folded into one line while a plan is shown, until "Edit". */
   inputOpen = $state(true);
   report = $state.raw<PlanReport | null>(null);
+  /** The Compare tab of the plan shown (plan B, the comparison): replaced with the report. */
+  compare = $state.raw<CompareState | null>(null);
   advice = $state.raw<IndexAdvice | null>(null);
   error = $state.raw<{ what: string; error: ApiCallError; source: 'explain' | 'paste' | 'advice' } | null>(null);
 }
