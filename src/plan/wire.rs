@@ -249,7 +249,10 @@ pub fn node_table(nodes: Vec<Node>) -> NodeTable {
     NodeTable {
         columns,
         rows: Rows { nodes, masks },
-        restore: RESTORE.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
+        restore: RESTORE
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect(),
     }
 }
 
@@ -369,9 +372,7 @@ impl Serialize for Row<'_> {
                 "workers_launched" => seq.serialize_element(&OptWhole(n.workers_launched))?,
                 "rows_removed_by_filter" => seq.serialize_element(&OptWhole(n.rows_removed_by_filter))?,
                 "rows_removed_by_join_filter" => seq.serialize_element(&OptWhole(n.rows_removed_by_join_filter))?,
-                "rows_removed_by_index_recheck" => {
-                    seq.serialize_element(&OptWhole(n.rows_removed_by_index_recheck))?
-                }
+                "rows_removed_by_index_recheck" => seq.serialize_element(&OptWhole(n.rows_removed_by_index_recheck))?,
                 "heap_fetches" => seq.serialize_element(&OptWhole(n.heap_fetches))?,
                 "exact_heap_blocks" => seq.serialize_element(&OptWhole(n.exact_heap_blocks))?,
                 "lossy_heap_blocks" => seq.serialize_element(&OptWhole(n.lossy_heap_blocks))?,
@@ -415,7 +416,13 @@ mod tests {
     /// reads them; fields in any order), and every column of `Node` has a writer.
     #[test]
     fn the_table_decodes_to_the_same_nodes() {
-        for file in ["cte_subplan.json", "parallel_agg.json", "hash_spill.json", "dml_trigger.json", "no_analyze.json"] {
+        for file in [
+            "cte_subplan.json",
+            "parallel_agg.json",
+            "hash_spill.json",
+            "dml_trigger.json",
+            "no_analyze.json",
+        ] {
             let path = format!("{}/tests/plans/{file}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
             let plan = crate::plan::parse(&text).unwrap();
