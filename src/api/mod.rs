@@ -623,7 +623,7 @@ impl Api {
                 if force.as_deref().is_some_and(|f| f != name) {
                     return Err(ApiError::new(
                         ErrorCode::ConfirmationRequired,
-                        format!("--force must be the environment's name, '{name}', typed exactly"),
+                        format!("a forced failover needs the environment's name, '{name}', typed exactly"),
                     ));
                 }
                 Ok(Response::Flow(Box::new(

@@ -1477,7 +1477,7 @@ pub async fn failover<R: EnvRepoint>(
                 "split brain",
                 format!(
                     "{} still answer(s) as primary: promoting another node would make two primaries. Use switchover, \
-                 or stop it; to promote anyway, confirm with --force {}",
+                 or stop it; to promote anyway, force it with the environment's name typed (CLI: --force {})",
                     names.join(", "),
                     cluster.env
                 ),

@@ -1193,7 +1193,7 @@ replay_lsn?: string, };
 export type NodeTable = { 
 /**
  * Column names in row order; a column holding an object is `[name, [its keys]]` and its
- * cells are arrays of the values in that order (null for a missing object).
+ * cells are arrays of the values in that order.
  */
 columns: Array<string | [string, string[]]>, rows: unknown[][], 
 /**
