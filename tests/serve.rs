@@ -156,6 +156,61 @@ async fn malformed_requests_get_a_typed_error() {
     assert_eq!((status, e["code"].as_str()), (404, Some("not_found")));
 }
 
+/// A pasted plan may come as the request body itself; the answer is the one `/api/call` gives.
+#[tokio::test]
+async fn a_plan_sent_as_the_body_is_read_like_a_plan_in_json() {
+    let d = DataDir::new();
+    let s = Server::start(&d, &[]);
+    let c = reqwest::Client::new();
+    let text = std::fs::read_to_string("tests/plans/cte_subplan.json").unwrap();
+    let url = format!("{}/api/call/plan_analyze?compact=true", s.base);
+
+    let r = c.post(&url).body(text.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 401, "the token is needed here too");
+
+    let r = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .body(text.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let raw: Value = r.json().await.unwrap();
+    let (status, wrapped) = s
+        .call(json!({"op": "plan_analyze", "text": text, "compact": true}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(raw, wrapped, "same answer by either door");
+    assert!(
+        raw["data"]["node_table"]["rows"]
+            .as_array()
+            .is_some_and(|r| r.len() == 11),
+        "{raw}"
+    );
+
+    // Not UTF-8: the byte is named, nothing is read.
+    let mut bad = text.as_bytes().to_vec();
+    bad[40] = 0xff;
+    let r = c.post(&url).bearer_auth(&s.token).body(bad).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "invalid_input");
+    assert_eq!(e["message"], "the plan is not UTF-8 text (byte 40 is not)");
+
+    // A cut plan: the same positioned error as through /api/call.
+    let r = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .body(text[..text.len() / 2].to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["message"].as_str().unwrap().contains("ends early"), "{e}");
+}
+
 #[tokio::test]
 async fn demo_is_live_with_health_chart_and_events() {
     let d = DataDir::new();

@@ -22,6 +22,7 @@ pub mod run;
 pub mod text;
 pub mod wire;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -409,7 +410,21 @@ fn strip_position(msg: &str) -> String {
 
 /// Remove what psql adds around a plan: the `QUERY PLAN` header, the dashed rule, the
 /// `(N rows)` footer, the ` +` marks that wrap multi-line values, and `|` table borders.
-pub fn strip_psql(input: &str) -> String {
+/// JSON as EXPLAIN printed it, with none of those, is returned as it is (no copy).
+pub fn strip_psql(input: &str) -> Cow<'_, str> {
+    let mut lines = input.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    let last = input.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("");
+    if (first.starts_with('[') || first.starts_with('{'))
+        && !first.ends_with('+')
+        && !(last.starts_with('(') && last.ends_with(')'))
+    {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(strip_psql_lines(input))
+}
+
+fn strip_psql_lines(input: &str) -> String {
     // psql marks a value that continues on the next line with a '+' in the column's right
     // padding: " +" on most lines, a bare '+' on the longest. Strip it only when most lines
     // carry one, so a text plan whose expression ends in '+' is left alone.

@@ -252,6 +252,15 @@ fn psql_decoration_and_pasted_variants_are_accepted() {
             .join("\n")
     );
     assert_eq!(parse(&wrapped).unwrap().nodes.len(), parse(&json).unwrap().nodes.len());
+    // Copied from the plan's first line on (the marks and the footer, no header), or plain
+    // JSON with psql's footer under it.
+    let from_first = wrapped.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        parse(&from_first).unwrap().nodes.len(),
+        parse(&json).unwrap().nodes.len()
+    );
+    let footer = format!("{json}\n(1 row)\n");
+    assert_eq!(parse(&footer).unwrap().nodes.len(), parse(&json).unwrap().nodes.len());
 
     // A single object, or a bare node, instead of the list.
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -13,9 +13,6 @@
 //! The rows are written straight from the nodes as they are serialised (no `serde_json::Value`
 //! per node: building those cost more than the smaller answer saved).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -40,50 +37,81 @@ pub struct NodeTable {
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     nodes: Vec<Node>,
-    masks: Vec<u64>,
+    /// Per node: the `fields_restored` mask, and which fields (by position) it leaves out.
+    masks: Vec<(u64, u64)>,
 }
 
 /// Fields PostgreSQL prints that a typed column repeats (at most 53 bits: a JSON number is
-/// exact to 2^53 in a browser). Those before `Shared Hit Blocks` come first in EXPLAIN's own
-/// order; the buffer counts and I/O times come last, as EXPLAIN prints them.
-pub const RESTORE: &[(&str, &str)] = &[
-    ("Node Type", "node_type"),
-    ("Parent Relationship", "relationship"),
-    ("Subplan Name", "subplan_name"),
-    ("CTE Name", "cte_name"),
-    ("Parallel Aware", "parallel_aware"),
-    ("Relation Name", "relation"),
-    ("Schema", "schema"),
-    ("Alias", "alias"),
-    ("Index Name", "index_name"),
-    ("Startup Cost", "startup_cost"),
-    ("Total Cost", "total_cost"),
-    ("Plan Rows", "plan_rows"),
-    ("Plan Width", "plan_width"),
-    ("Actual Startup Time", "actual_startup_ms"),
-    ("Actual Total Time", "actual_total_ms"),
-    ("Actual Rows", "actual_rows"),
-    ("Actual Loops", "loops"),
-    ("Workers Planned", "workers_planned"),
-    ("Workers Launched", "workers_launched"),
-    ("Rows Removed by Filter", "rows_removed_by_filter"),
-    ("Rows Removed by Join Filter", "rows_removed_by_join_filter"),
-    ("Rows Removed by Index Recheck", "rows_removed_by_index_recheck"),
-    ("Heap Fetches", "heap_fetches"),
-    ("Exact Heap Blocks", "exact_heap_blocks"),
-    ("Lossy Heap Blocks", "lossy_heap_blocks"),
-    ("Shared Hit Blocks", "buffers.shared_hit"),
-    ("Shared Read Blocks", "buffers.shared_read"),
-    ("Shared Dirtied Blocks", "buffers.shared_dirtied"),
-    ("Shared Written Blocks", "buffers.shared_written"),
-    ("Local Hit Blocks", "buffers.local_hit"),
-    ("Local Read Blocks", "buffers.local_read"),
-    ("Local Dirtied Blocks", "buffers.local_dirtied"),
-    ("Local Written Blocks", "buffers.local_written"),
-    ("Temp Read Blocks", "buffers.temp_read"),
-    ("Temp Written Blocks", "buffers.temp_written"),
-    ("I/O Read Time", "io_read_ms"),
-    ("I/O Write Time", "io_write_ms"),
+/// exact to 2^53 in a browser), with the column's value as a browser would compare it. Those
+/// before `Shared Hit Blocks` come first in EXPLAIN's own order; the buffer counts and I/O
+/// times come last, as EXPLAIN prints them.
+#[allow(clippy::type_complexity)]
+pub const RESTORE: &[(&str, &str, fn(&Node) -> Typed<'_>)] = &[
+    ("Node Type", "node_type", |n| Str(Some(&n.node_type))),
+    ("Parent Relationship", "relationship", |n| {
+        Str(n.relationship.as_deref())
+    }),
+    ("Subplan Name", "subplan_name", |n| Str(n.subplan_name.as_deref())),
+    ("CTE Name", "cte_name", |n| Str(n.cte_name.as_deref())),
+    ("Parallel Aware", "parallel_aware", |n| Bool(n.parallel_aware)),
+    ("Relation Name", "relation", |n| Str(n.relation.as_deref())),
+    ("Schema", "schema", |n| Str(n.schema.as_deref())),
+    ("Alias", "alias", |n| Str(n.alias.as_deref())),
+    ("Index Name", "index_name", |n| Str(n.index_name.as_deref())),
+    ("Startup Cost", "startup_cost", |n| Num(Some(n.startup_cost))),
+    ("Total Cost", "total_cost", |n| Num(Some(n.total_cost))),
+    ("Plan Rows", "plan_rows", |n| Num(Some(n.plan_rows))),
+    ("Plan Width", "plan_width", |n| Num(Some(n.plan_width))),
+    ("Actual Startup Time", "actual_startup_ms", |n| Num(n.actual_startup_ms)),
+    ("Actual Total Time", "actual_total_ms", |n| Num(n.actual_total_ms)),
+    ("Actual Rows", "actual_rows", |n| Num(n.actual_rows)),
+    ("Actual Loops", "loops", |n| Num(n.loops)),
+    ("Workers Planned", "workers_planned", |n| Num(n.workers_planned)),
+    ("Workers Launched", "workers_launched", |n| Num(n.workers_launched)),
+    ("Rows Removed by Filter", "rows_removed_by_filter", |n| {
+        Num(n.rows_removed_by_filter)
+    }),
+    ("Rows Removed by Join Filter", "rows_removed_by_join_filter", |n| {
+        Num(n.rows_removed_by_join_filter)
+    }),
+    ("Rows Removed by Index Recheck", "rows_removed_by_index_recheck", |n| {
+        Num(n.rows_removed_by_index_recheck)
+    }),
+    ("Heap Fetches", "heap_fetches", |n| Num(n.heap_fetches)),
+    ("Exact Heap Blocks", "exact_heap_blocks", |n| Num(n.exact_heap_blocks)),
+    ("Lossy Heap Blocks", "lossy_heap_blocks", |n| Num(n.lossy_heap_blocks)),
+    ("Shared Hit Blocks", "buffers.shared_hit", |n| {
+        Num(Some(n.buffers.shared_hit))
+    }),
+    ("Shared Read Blocks", "buffers.shared_read", |n| {
+        Num(Some(n.buffers.shared_read))
+    }),
+    ("Shared Dirtied Blocks", "buffers.shared_dirtied", |n| {
+        Num(Some(n.buffers.shared_dirtied))
+    }),
+    ("Shared Written Blocks", "buffers.shared_written", |n| {
+        Num(Some(n.buffers.shared_written))
+    }),
+    ("Local Hit Blocks", "buffers.local_hit", |n| {
+        Num(Some(n.buffers.local_hit))
+    }),
+    ("Local Read Blocks", "buffers.local_read", |n| {
+        Num(Some(n.buffers.local_read))
+    }),
+    ("Local Dirtied Blocks", "buffers.local_dirtied", |n| {
+        Num(Some(n.buffers.local_dirtied))
+    }),
+    ("Local Written Blocks", "buffers.local_written", |n| {
+        Num(Some(n.buffers.local_written))
+    }),
+    ("Temp Read Blocks", "buffers.temp_read", |n| {
+        Num(Some(n.buffers.temp_read))
+    }),
+    ("Temp Written Blocks", "buffers.temp_written", |n| {
+        Num(Some(n.buffers.temp_written))
+    }),
+    ("I/O Read Time", "io_read_ms", |n| Num(n.io_read_ms)),
+    ("I/O Write Time", "io_write_ms", |n| Num(n.io_write_ms)),
 ];
 
 /// The columns, in the order `Node` declares its fields (a test holds them to it).
@@ -163,49 +191,13 @@ fn buffer_values(b: &Buffers) -> [f64; 10] {
 }
 
 /// A typed value of a node, as compared with what PostgreSQL printed.
-enum Typed<'a> {
+#[derive(Debug)]
+pub enum Typed<'a> {
     Num(Option<f64>),
     Str(Option<&'a str>),
     Bool(bool),
 }
-
-fn typed<'a>(n: &'a Node, path: &str) -> Typed<'a> {
-    use Typed::*;
-    if let Some(key) = path.strip_prefix("buffers.") {
-        let i = BUFFER_KEYS.iter().position(|k| *k == key).unwrap_or(0);
-        return Num(Some(buffer_values(&n.buffers)[i]));
-    }
-    match path {
-        "node_type" => Str(Some(&n.node_type)),
-        "relationship" => Str(n.relationship.as_deref()),
-        "subplan_name" => Str(n.subplan_name.as_deref()),
-        "cte_name" => Str(n.cte_name.as_deref()),
-        "parallel_aware" => Bool(n.parallel_aware),
-        "relation" => Str(n.relation.as_deref()),
-        "schema" => Str(n.schema.as_deref()),
-        "alias" => Str(n.alias.as_deref()),
-        "index_name" => Str(n.index_name.as_deref()),
-        "startup_cost" => Num(Some(n.startup_cost)),
-        "total_cost" => Num(Some(n.total_cost)),
-        "plan_rows" => Num(Some(n.plan_rows)),
-        "plan_width" => Num(Some(n.plan_width)),
-        "actual_startup_ms" => Num(n.actual_startup_ms),
-        "actual_total_ms" => Num(n.actual_total_ms),
-        "actual_rows" => Num(n.actual_rows),
-        "loops" => Num(n.loops),
-        "workers_planned" => Num(n.workers_planned),
-        "workers_launched" => Num(n.workers_launched),
-        "rows_removed_by_filter" => Num(n.rows_removed_by_filter),
-        "rows_removed_by_join_filter" => Num(n.rows_removed_by_join_filter),
-        "rows_removed_by_index_recheck" => Num(n.rows_removed_by_index_recheck),
-        "heap_fetches" => Num(n.heap_fetches),
-        "exact_heap_blocks" => Num(n.exact_heap_blocks),
-        "lossy_heap_blocks" => Num(n.lossy_heap_blocks),
-        "io_read_ms" => Num(n.io_read_ms),
-        "io_write_ms" => Num(n.io_write_ms),
-        _ => Num(None),
-    }
-}
+use Typed::{Bool, Num, Str};
 
 /// Whether the printed value is the typed one, as a browser would read both.
 fn same(printed: &Value, t: &Typed<'_>) -> bool {
@@ -217,28 +209,70 @@ fn same(printed: &Value, t: &Typed<'_>) -> bool {
     }
 }
 
-fn mask_of(n: &Node) -> u64 {
-    let mut mask = 0u64;
-    for (i, (raw, path)) in RESTORE.iter().enumerate() {
-        if let Some(v) = n.fields.get(*raw)
-            && same(v, &typed(n, path))
+/// A node's mask (bit i: `RESTORE[i]` left out) and which of its `fields`, by position in
+/// iteration order, are left out (the first 64; later ones are looked up when written).
+fn masks_of(n: &Node) -> (u64, u64) {
+    let (mut mask, mut skip) = (0u64, 0u64);
+    for (pos, (k, v)) in n.fields.iter().enumerate() {
+        if let Some(bit) = restore_bit(k)
+            && same(v, &(RESTORE[bit].2)(n))
         {
-            mask |= 1 << i;
+            mask |= 1 << bit;
+            if pos < 64 {
+                skip |= 1 << pos;
+            }
         }
     }
-    mask
+    (mask, skip)
 }
 
+/// The bit of a field name in `RESTORE` (a `match`: cheaper than hashing every field's name).
 fn restore_bit(key: &str) -> Option<usize> {
-    static BITS: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
-    BITS.get_or_init(|| RESTORE.iter().enumerate().map(|(i, (raw, _))| (*raw, i)).collect())
-        .get(key)
-        .copied()
+    Some(match key {
+        "Node Type" => 0,
+        "Parent Relationship" => 1,
+        "Subplan Name" => 2,
+        "CTE Name" => 3,
+        "Parallel Aware" => 4,
+        "Relation Name" => 5,
+        "Schema" => 6,
+        "Alias" => 7,
+        "Index Name" => 8,
+        "Startup Cost" => 9,
+        "Total Cost" => 10,
+        "Plan Rows" => 11,
+        "Plan Width" => 12,
+        "Actual Startup Time" => 13,
+        "Actual Total Time" => 14,
+        "Actual Rows" => 15,
+        "Actual Loops" => 16,
+        "Workers Planned" => 17,
+        "Workers Launched" => 18,
+        "Rows Removed by Filter" => 19,
+        "Rows Removed by Join Filter" => 20,
+        "Rows Removed by Index Recheck" => 21,
+        "Heap Fetches" => 22,
+        "Exact Heap Blocks" => 23,
+        "Lossy Heap Blocks" => 24,
+        "Shared Hit Blocks" => 25,
+        "Shared Read Blocks" => 26,
+        "Shared Dirtied Blocks" => 27,
+        "Shared Written Blocks" => 28,
+        "Local Hit Blocks" => 29,
+        "Local Read Blocks" => 30,
+        "Local Dirtied Blocks" => 31,
+        "Local Written Blocks" => 32,
+        "Temp Read Blocks" => 33,
+        "Temp Written Blocks" => 34,
+        "I/O Read Time" => 35,
+        "I/O Write Time" => 36,
+        _ => return None,
+    })
 }
 
 /// Move the nodes into a table.
 pub fn node_table(nodes: Vec<Node>) -> NodeTable {
-    let masks = nodes.iter().map(mask_of).collect();
+    let masks = nodes.iter().map(masks_of).collect();
     let columns = COLUMNS
         .iter()
         .map(|c| match *c {
@@ -251,7 +285,7 @@ pub fn node_table(nodes: Vec<Node>) -> NodeTable {
         rows: Rows { nodes, masks },
         restore: RESTORE
             .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .map(|(a, b, _)| ((*a).to_owned(), (*b).to_owned()))
             .collect(),
     }
 }
@@ -277,8 +311,8 @@ impl Serialize for NodeTable {
 impl Serialize for Rows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.nodes.len()))?;
-        for (n, m) in self.nodes.iter().zip(&self.masks) {
-            seq.serialize_element(&Row(n, *m))?;
+        for (n, &(mask, skip)) in self.nodes.iter().zip(&self.masks) {
+            seq.serialize_element(&Row(n, mask, skip))?;
         }
         seq.end()
     }
@@ -321,77 +355,78 @@ impl Serialize for BufferCells<'_> {
     }
 }
 
-/// `fields` without those the mask says a column holds.
-struct ThinFields<'a>(&'a Map<String, Value>, u64);
+/// `fields` without those the mask says a column holds (`skip`: by position, the first 64).
+struct ThinFields<'a>(&'a Map<String, Value>, u64, u64);
 
 impl Serialize for ThinFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ThinFields(fields, mask, skip) = *self;
         let mut map = s.serialize_map(None)?;
-        for (k, v) in self.0 {
-            if restore_bit(k).is_some_and(|b| self.1 & (1 << b) != 0) {
-                continue;
+        for (pos, (k, v)) in fields.iter().enumerate() {
+            let left_out = if pos < 64 {
+                skip & (1 << pos) != 0
+            } else {
+                restore_bit(k).is_some_and(|b| mask & (1 << b) != 0)
+            };
+            if !left_out {
+                map.serialize_entry(k, v)?;
             }
-            map.serialize_entry(k, v)?;
         }
         map.end()
     }
 }
 
-struct Row<'a>(&'a Node, u64);
+/// A node's row: one value per `COLUMNS` entry, in that order (the test below decodes it).
+struct Row<'a>(&'a Node, u64, u64);
 
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let n = self.0;
+        let Row(n, mask, skip) = *self;
         let mut seq = s.serialize_seq(Some(COLUMNS.len()))?;
-        for col in COLUMNS {
-            match *col {
-                "id" => seq.serialize_element(&n.id)?,
-                "parent" => seq.serialize_element(&n.parent)?,
-                "children" => seq.serialize_element(&n.children)?,
-                "depth" => seq.serialize_element(&n.depth)?,
-                "node_type" => seq.serialize_element(&n.node_type)?,
-                "label" => seq.serialize_element(&n.label)?,
-                "relationship" => seq.serialize_element(&n.relationship)?,
-                "subplan_name" => seq.serialize_element(&n.subplan_name)?,
-                "relation" => seq.serialize_element(&n.relation)?,
-                "schema" => seq.serialize_element(&n.schema)?,
-                "alias" => seq.serialize_element(&n.alias)?,
-                "index_name" => seq.serialize_element(&n.index_name)?,
-                "cte_name" => seq.serialize_element(&n.cte_name)?,
-                "parallel_aware" => seq.serialize_element(&n.parallel_aware)?,
-                "startup_cost" => seq.serialize_element(&Whole(n.startup_cost))?,
-                "total_cost" => seq.serialize_element(&Whole(n.total_cost))?,
-                "plan_rows" => seq.serialize_element(&Whole(n.plan_rows))?,
-                "plan_width" => seq.serialize_element(&Whole(n.plan_width))?,
-                "actual_startup_ms" => seq.serialize_element(&OptWhole(n.actual_startup_ms))?,
-                "actual_total_ms" => seq.serialize_element(&OptWhole(n.actual_total_ms))?,
-                "actual_rows" => seq.serialize_element(&OptWhole(n.actual_rows))?,
-                "loops" => seq.serialize_element(&OptWhole(n.loops))?,
-                "never_executed" => seq.serialize_element(&n.never_executed)?,
-                "workers_planned" => seq.serialize_element(&OptWhole(n.workers_planned))?,
-                "workers_launched" => seq.serialize_element(&OptWhole(n.workers_launched))?,
-                "rows_removed_by_filter" => seq.serialize_element(&OptWhole(n.rows_removed_by_filter))?,
-                "rows_removed_by_join_filter" => seq.serialize_element(&OptWhole(n.rows_removed_by_join_filter))?,
-                "rows_removed_by_index_recheck" => seq.serialize_element(&OptWhole(n.rows_removed_by_index_recheck))?,
-                "heap_fetches" => seq.serialize_element(&OptWhole(n.heap_fetches))?,
-                "exact_heap_blocks" => seq.serialize_element(&OptWhole(n.exact_heap_blocks))?,
-                "lossy_heap_blocks" => seq.serialize_element(&OptWhole(n.lossy_heap_blocks))?,
-                "buffers" => seq.serialize_element(&BufferCells(&n.buffers))?,
-                "io_read_ms" => seq.serialize_element(&OptWhole(n.io_read_ms))?,
-                "io_write_ms" => seq.serialize_element(&OptWhole(n.io_write_ms))?,
-                "fields" => seq.serialize_element(&ThinFields(&n.fields, self.1))?,
-                "inclusive_ms" => seq.serialize_element(&OptWhole(n.inclusive_ms))?,
-                "exclusive_ms" => seq.serialize_element(&OptWhole(n.exclusive_ms))?,
-                "exclusive_pct" => seq.serialize_element(&OptWhole(n.exclusive_pct))?,
-                "exclusive_buffers" => seq.serialize_element(&BufferCells(&n.exclusive_buffers))?,
-                "total_rows" => seq.serialize_element(&OptWhole(n.total_rows))?,
-                "estimate_ratio" => seq.serialize_element(&OptWhole(n.estimate_ratio))?,
-                "misestimate" => seq.serialize_element(&OptWhole(n.misestimate))?,
-                "findings" => seq.serialize_element(&n.findings)?,
-                "fields_restored" => seq.serialize_element(&self.1)?,
-                other => unreachable!("column {other} has no writer"),
-            }
-        }
+        seq.serialize_element(&n.id)?; // id
+        seq.serialize_element(&n.parent)?; // parent
+        seq.serialize_element(&n.children)?; // children
+        seq.serialize_element(&n.depth)?; // depth
+        seq.serialize_element(&n.node_type)?; // node_type
+        seq.serialize_element(&n.label)?; // label
+        seq.serialize_element(&n.relationship)?; // relationship
+        seq.serialize_element(&n.subplan_name)?; // subplan_name
+        seq.serialize_element(&n.relation)?; // relation
+        seq.serialize_element(&n.schema)?; // schema
+        seq.serialize_element(&n.alias)?; // alias
+        seq.serialize_element(&n.index_name)?; // index_name
+        seq.serialize_element(&n.cte_name)?; // cte_name
+        seq.serialize_element(&n.parallel_aware)?; // parallel_aware
+        seq.serialize_element(&Whole(n.startup_cost))?; // startup_cost
+        seq.serialize_element(&Whole(n.total_cost))?; // total_cost
+        seq.serialize_element(&Whole(n.plan_rows))?; // plan_rows
+        seq.serialize_element(&Whole(n.plan_width))?; // plan_width
+        seq.serialize_element(&OptWhole(n.actual_startup_ms))?; // actual_startup_ms
+        seq.serialize_element(&OptWhole(n.actual_total_ms))?; // actual_total_ms
+        seq.serialize_element(&OptWhole(n.actual_rows))?; // actual_rows
+        seq.serialize_element(&OptWhole(n.loops))?; // loops
+        seq.serialize_element(&n.never_executed)?; // never_executed
+        seq.serialize_element(&OptWhole(n.workers_planned))?; // workers_planned
+        seq.serialize_element(&OptWhole(n.workers_launched))?; // workers_launched
+        seq.serialize_element(&OptWhole(n.rows_removed_by_filter))?; // rows_removed_by_filter
+        seq.serialize_element(&OptWhole(n.rows_removed_by_join_filter))?; // rows_removed_by_join_filter
+        seq.serialize_element(&OptWhole(n.rows_removed_by_index_recheck))?; // rows_removed_by_index_recheck
+        seq.serialize_element(&OptWhole(n.heap_fetches))?; // heap_fetches
+        seq.serialize_element(&OptWhole(n.exact_heap_blocks))?; // exact_heap_blocks
+        seq.serialize_element(&OptWhole(n.lossy_heap_blocks))?; // lossy_heap_blocks
+        seq.serialize_element(&BufferCells(&n.buffers))?; // buffers
+        seq.serialize_element(&OptWhole(n.io_read_ms))?; // io_read_ms
+        seq.serialize_element(&OptWhole(n.io_write_ms))?; // io_write_ms
+        seq.serialize_element(&ThinFields(&n.fields, mask, skip))?; // fields
+        seq.serialize_element(&OptWhole(n.inclusive_ms))?; // inclusive_ms
+        seq.serialize_element(&OptWhole(n.exclusive_ms))?; // exclusive_ms
+        seq.serialize_element(&OptWhole(n.exclusive_pct))?; // exclusive_pct
+        seq.serialize_element(&BufferCells(&n.exclusive_buffers))?; // exclusive_buffers
+        seq.serialize_element(&OptWhole(n.total_rows))?; // total_rows
+        seq.serialize_element(&OptWhole(n.estimate_ratio))?; // estimate_ratio
+        seq.serialize_element(&OptWhole(n.misestimate))?; // misestimate
+        seq.serialize_element(&n.findings)?; // findings
+        seq.serialize_element(&mask)?; // fields_restored
         seq.end()
     }
 }
@@ -436,6 +471,7 @@ mod tests {
             let columns = t["columns"].as_array().unwrap();
             let restore = t["restore"].as_array().unwrap();
             for (row, want) in t["rows"].as_array().unwrap().iter().zip(&want) {
+                assert_eq!(row.as_array().unwrap().len(), columns.len(), "a cell per column");
                 let mut obj = Map::new();
                 for (col, cell) in columns.iter().zip(row.as_array().unwrap()) {
                     match col {
@@ -475,5 +511,8 @@ mod tests {
             assert!(compact < objects, "{file}: {compact} vs {objects}");
         }
         assert!(RESTORE.len() <= 53);
+        for (i, (raw, _, _)) in RESTORE.iter().enumerate() {
+            assert_eq!(restore_bit(raw), Some(i), "{raw}");
+        }
     }
 }
