@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// A deterministic plan of `n` nodes: joins over scans, with Append fan-outs for breadth and
@@ -122,6 +123,48 @@ fn main() {
         median(times.clone()),
         times.iter().cloned().fold(f64::MAX, f64::min),
         times.iter().cloned().fold(0.0, f64::max)
+    );
+
+    // As EXPLAIN prints it (indented, a member per line), the way a plan is usually pasted;
+    // and the whole of `plan_analyze` for the UI: read, analyse, the node table, its JSON.
+    let pretty = {
+        // One member per line, without the indentation that grows with depth (250 levels of it
+        // would make 180 MiB): bench/plan-view/gen-plan.mjs's layout.
+        let mut out = Vec::new();
+        let f = serde_json::ser::PrettyFormatter::with_indent(b"");
+        plan.serialize(&mut serde_json::Serializer::with_formatter(&mut out, f))
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (mut t_read, mut t_answer) = (vec![], vec![]);
+    for _ in 0..21 {
+        let t = Instant::now();
+        let p = dbdeck::plan::parse(&pretty).unwrap();
+        t_read.push(t.elapsed().as_secs_f64() * 1000.0);
+        let mut report = dbdeck::plan::run::PlanReport {
+            env: None,
+            sql: None,
+            options: None,
+            kind: None,
+            rolled_back: false,
+            method: String::new(),
+            raw: String::new(),
+            plan: p,
+            notes: vec![],
+            node_table: None,
+        };
+        report.compact();
+        let mut body = Vec::with_capacity(pretty.len() * 3 / 4);
+        serde_json::to_writer(&mut body, &report).unwrap();
+        t_answer.push(t.elapsed().as_secs_f64() * 1000.0);
+        // Freed off the clock, as the server does.
+        std::thread::spawn(move || drop(report));
+    }
+    println!(
+        "indented ({:.1} MiB): parse + analyse median {:.1} ms; with the UI's answer (table, JSON) {:.1} ms",
+        pretty.len() as f64 / 1048576.0,
+        median(t_read),
+        median(t_answer)
     );
 
     // Where the time goes: JSON text → Value, Value → Plan, analysis.
