@@ -375,12 +375,12 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
     }
     let mut de = serde_json::Deserializer::from_str(s);
     de.disable_recursion_limit();
-    let last_line = s.trim_end().lines().count();
     let v = Value::deserialize(&mut de)
         .and_then(|v| de.end().map(|_| v))
         .map_err(|e| {
             // A cut inside a string reads as a control character (the line break serde finds
             // there); at the input's last line it is the same mistake as an early end.
+            let last_line = s.trim_end().lines().count();
             let cut = e.line() >= last_line && e.to_string().contains("control character");
             let what = match e.classify() {
                 serde_json::error::Category::Eof => {
