@@ -111,6 +111,10 @@ pub enum Command {
         /// when HypoPG is there (exact sizes; blocks writes to the table meanwhile; never on prod).
         #[arg(long)]
         build_in_transaction: bool,
+        /// Index advice: a value for $1, $2, … in order (repeat the flag); without them a
+        /// parameterised statement is planned generically (PostgreSQL 16 and later).
+        #[arg(long = "param", conflicts_with = "instances")]
+        params: Vec<String>,
     },
     /// EXPLAIN a statement safely: FORMAT JSON underneath, inside a transaction that is rolled
     /// back, with statement and lock timeouts. Prints the tree and the findings.
@@ -799,12 +803,14 @@ async fn dispatch(cli: Cli, data_dir: PathBuf) -> Result<i32, ApiError> {
             hours,
             timeout,
             build_in_transaction,
+            params,
         } => match (sql, instances) {
             (Some(sql), _) => Request::IndexAdvice {
                 name: env,
                 sql: read_arg(sql)?,
                 timeout_s: Some(timeout),
                 build_in_transaction: Some(build_in_transaction),
+                params: Some(params),
             },
             (None, Some(instances)) => Request::PoolAdvice {
                 name: env,

@@ -310,6 +310,70 @@ fn index_advice_is_checked_by_the_planner_and_builds_nothing() {
     );
 }
 
+/// A statement with `$1…$n` (as pg_stat_statements shows them) is advised with the values
+/// given; without values, a server before PostgreSQL 16 says what it needs.
+#[test]
+fn index_advice_takes_parameter_values() {
+    let pg = cluster();
+    let d = shop_and_live(&pg);
+    let indexes_before = pg.psql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
+    let sql = "SELECT * FROM orders WHERE status = $1 AND total > $2";
+    let with_values = ["--param", "refund", "--param", "400"];
+
+    let mut args = vec!["advise", "--env", "shop", "--build-in-transaction"];
+    args.extend(with_values);
+    args.push(sql);
+    let (code, v) = d.json(&args);
+    assert_eq!(code, 0, "{v}");
+    let c = &v["data"]["candidates"][0];
+    assert_eq!(
+        (c["validation"].as_str(), c["used"].as_bool()),
+        (Some("transaction"), Some(true)),
+        "{c}"
+    );
+    assert_eq!(c["columns"], serde_json::json!(["status", "total"]));
+    assert!(
+        c["cost_after"].as_f64().unwrap() < c["cost_before"].as_f64().unwrap(),
+        "{c}"
+    );
+
+    if hypopg_available() {
+        let mut args = vec!["advise", "--env", "shop"];
+        args.extend(with_values);
+        args.push(sql);
+        let (code, v) = d.json(&args);
+        assert_eq!(code, 0, "{v}");
+        let c = &v["data"]["candidates"][0];
+        assert_eq!(
+            (c["validation"].as_str(), c["used"].as_bool()),
+            (Some("hypopg"), Some(true)),
+            "{c}"
+        );
+    }
+
+    // Without values on PostgreSQL 15: why, and what to give.
+    let out = d.run(&["advise", "--env", "shop", sql]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 parameters ($1…$2)") && err.contains("GENERIC_PLAN"),
+        "{err}"
+    );
+    // A wrong count is named too.
+    let out = d.run(&["advise", "--env", "shop", "--param", "refund", sql]);
+    assert!(
+        stderr(&out).contains("1 value given for 2 parameters"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"),
+        indexes_before,
+        "no index was left behind"
+    );
+}
+
 #[test]
 fn sqlite_environments_show_their_query_plan_as_a_tree() {
     let d = DataDir::new();

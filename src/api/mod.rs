@@ -696,8 +696,10 @@ impl Api {
                 sql,
                 timeout_s,
                 build_in_transaction,
+                params,
             } => {
-                self.index_advice(name, sql, timeout_s, build_in_transaction.unwrap_or(false))
+                let build = build_in_transaction.unwrap_or(false);
+                self.index_advice(name, sql, params.unwrap_or_default(), timeout_s, build)
                     .await
             }
             Request::SessionSignal {

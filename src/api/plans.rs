@@ -125,6 +125,7 @@ impl Api {
         &self,
         name: String,
         sql: String,
+        params: Vec<String>,
         timeout_s: Option<u32>,
         build_in_transaction: bool,
     ) -> Result<Response, ApiError> {
@@ -134,14 +135,22 @@ impl Api {
             .audited(
                 Some(&name),
                 "plan.index_advice",
-                json!({ "sql": sql, "build_in_transaction": build_in_transaction }),
+                json!({ "sql": sql, "params": params.len(), "build_in_transaction": build_in_transaction }),
                 async {
                     let pool = self.inner.pools.get(&env, &Role::Primary, &self.inner.keychain).await?;
                     let target = env::redact_url(&env.primary.url);
                     match pool.acquire().await? {
                         Conn::Postgres(mut c) => {
-                            let r =
-                                plan::indexes::advise(&mut c, &env, &sql, build_in_transaction, timeout, &target).await;
+                            let r = plan::indexes::advise(
+                                &mut c,
+                                &env,
+                                &sql,
+                                &params,
+                                build_in_transaction,
+                                timeout,
+                                &target,
+                            )
+                            .await;
                             if r.is_err() {
                                 c.close_on_drop();
                             }

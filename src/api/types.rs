@@ -247,6 +247,11 @@ pub enum Request {
         #[serde(default)]
         #[ts(optional)]
         build_in_transaction: Option<bool>,
+        /// Values for $1, $2, … in order (as for `explain`); without them a parameterised
+        /// statement is planned generically where the server can (PostgreSQL 16+).
+        #[serde(default)]
+        #[ts(optional)]
+        params: Option<Vec<String>>,
     },
     /// The newest audit records first; `before_id` pages backwards.
     AuditList {

@@ -437,6 +437,7 @@ pub async fn advise(
     conn: &mut PgConnection,
     env: &crate::env::Environment,
     sql: &str,
+    params: &[String],
     build_in_transaction: bool,
     timeout: Duration,
     target: &str,
@@ -455,9 +456,16 @@ pub async fn advise(
         verbose: true,
         ..Default::default()
     };
-    let base = super::run::explain_pg(conn, sql, &verbose, &[], timeout, target).await?;
+    let base = super::run::explain_pg(conn, sql, &verbose, params, timeout, target).await?;
     let plan = base.plan;
     let stmt = base.sql.unwrap_or_else(|| sql.to_string());
+    // Each check plans the statement the way this first EXPLAIN did: with the values given,
+    // or generically (explain_pg has refused a parameterised statement it could not plan).
+    let planned = Planned {
+        stmt: &stmt,
+        params,
+        generic: params.is_empty() && super::run::parameter_count(&stmt) > 0,
+    };
     let cost_before = plan.summary.total_cost;
     let installed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')")
         .fetch_one(&mut *conn)
@@ -509,11 +517,11 @@ pub async fn advise(
         };
         let create = format!("CREATE INDEX ON {qualified} ({col_list})");
         let checked = if use_hypopg {
-            check_hypopg(conn, &stmt, &create, installed, timeout, target)
+            check_hypopg(conn, &planned, &create, installed, timeout, target)
                 .await
                 .map(|r| (Validation::Hypopg, r))
         } else if !prod {
-            check_in_transaction(conn, &stmt, &create, timeout, target)
+            check_in_transaction(conn, &planned, &create, timeout, target)
                 .await
                 .map(|r| (Validation::Transaction, r))
         } else {
@@ -561,7 +569,7 @@ pub async fn advise(
 /// transaction when it is not installed (only on non-prod), so it is gone afterwards.
 async fn check_hypopg(
     conn: &mut PgConnection,
-    stmt: &str,
+    stmt: &Planned<'_>,
     create: &str,
     installed: bool,
     timeout: Duration,
@@ -588,14 +596,13 @@ async fn check_hypopg(
                 .bind(create)
                 .fetch_one(&mut *tx)
                 .await?;
-        let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (FORMAT JSON) {stmt}")))
-            .fetch_one(&mut *tx)
-            .await?;
+        let plan = stmt.plan(&mut tx).await?;
         let _ = sqlx::raw_sql("SELECT hypopg_reset()").execute(&mut *tx).await;
         Ok::<_, sqlx::Error>((plan, name))
     }
     .await;
     let _ = tx.rollback().await;
+    stmt.forget(conn).await;
     let (plan, name) = result.map_err(pg)?;
     cost_and_use(plan, &name)
 }
@@ -603,7 +610,7 @@ async fn check_hypopg(
 /// (cost after, index used) by building the index in a transaction that is rolled back.
 async fn check_in_transaction(
     conn: &mut PgConnection,
-    stmt: &str,
+    stmt: &Planned<'_>,
     create: &str,
     timeout: Duration,
     target: &str,
@@ -619,16 +626,51 @@ async fn check_in_transaction(
         )))
         .execute(&mut *tx)
         .await?;
-        let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (FORMAT JSON) {stmt}")))
-            .fetch_one(&mut *tx)
-            .await?;
-        Ok::<_, sqlx::Error>(plan)
+        stmt.plan(&mut tx).await
     }
     .await;
     let rollback = tx.rollback().await;
+    stmt.forget(conn).await;
     let plan = result.map_err(pg)?;
     rollback.map_err(pg)?;
     cost_and_use(plan, &name)
+}
+
+/// The statement as the advice plans it: with its parameters' values (a prepared statement,
+/// EXPLAIN EXECUTE), generically (PostgreSQL 16+), or as it is.
+struct Planned<'a> {
+    stmt: &'a str,
+    params: &'a [String],
+    generic: bool,
+}
+
+impl Planned<'_> {
+    /// EXPLAIN (FORMAT JSON) of the statement, on `conn` (a transaction holding the candidate).
+    async fn plan(&self, conn: &mut PgConnection) -> Result<serde_json::Value, sqlx::Error> {
+        if self.params.is_empty() {
+            let opts = if self.generic {
+                "GENERIC_PLAN, FORMAT JSON"
+            } else {
+                "FORMAT JSON"
+            };
+            let sql = format!("EXPLAIN ({opts}) {}", self.stmt);
+            return sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PREPARE dbdeck_advice AS {}", self.stmt)))
+            .execute(&mut *conn)
+            .await?;
+        let values = self.params.iter().map(|p| super::run::literal(p)).collect::<Vec<_>>();
+        let sql = format!("EXPLAIN (FORMAT JSON) EXECUTE dbdeck_advice({})", values.join(", "));
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await
+    }
+
+    /// PREPARE outlives a rolled-back transaction: drop the statement once it is over, so the
+    /// next candidate (or the pool's next user) can prepare its own.
+    async fn forget(&self, conn: &mut PgConnection) {
+        if !self.params.is_empty() {
+            let _ = sqlx::raw_sql("DEALLOCATE dbdeck_advice").execute(&mut *conn).await;
+        }
+    }
 }
 
 fn cost_and_use(plan: serde_json::Value, index: &str) -> Result<(f64, bool), ApiError> {

@@ -258,7 +258,7 @@ fn option_list(o: &ExplainOptions, generic: bool) -> String {
 
 /// A literal for a parameter value: NULL stays NULL, everything else is a quoted string
 /// PostgreSQL coerces to the parameter's type.
-fn literal(v: &str) -> String {
+pub(crate) fn literal(v: &str) -> String {
     if v.eq_ignore_ascii_case("null") {
         "NULL".into()
     } else {

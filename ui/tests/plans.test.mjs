@@ -263,9 +263,10 @@ test('PostgreSQL: Dashboard → Explain a top statement, prod confirmation, inde
       assert.match(await page.getByTestId('plan-tree').innerText(), /Seq Scan on dbdeck_plans_test/);
       assert.match(await page.getByTestId('plan-findings').innerText(), /critical|warning/);
 
-      // Index advice for the statement: a candidate on note, checked by the planner.
+      // Index advice for the same statement, $1 and its value as given: a candidate on note,
+      // checked by the planner.
       await page.getByTestId('plan-edit-input').click();
-      await page.getByTestId('plan-sql').fill("select * from dbdeck_plans_test where note = 'n5'");
+      assert.equal(await page.getByTestId('plan-param-1').inputValue(), 'n5', 'the value stays for the advice');
       await page.getByTestId('plan-advise').click();
       const cand = page.getByTestId('plan-advice-candidate').first();
       await cand.waitFor({ timeout: 30_000 });

@@ -38,7 +38,12 @@ compact?: boolean, } | { "op": "plan_compare", a: string, b: string, } | { "op":
  * Check by building each real index in a rolled-back transaction even when HypoPG is
  * there (exact sizes and costs; locks the table against writes meanwhile). Never on prod.
  */
-build_in_transaction?: boolean, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" } | { "op": "migrate_status", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_plan", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_apply", name: string, dir: string, format?: SourceFormat, 
+build_in_transaction?: boolean, 
+/**
+ * Values for $1, $2, … in order (as for `explain`); without them a parameterised
+ * statement is planned generically where the server can (PostgreSQL 16+).
+ */
+params?: Array<string>, } | { "op": "audit_list", env?: string, limit?: number, before_id?: number, } | { "op": "audit_verify" } | { "op": "migrate_status", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_plan", name: string, dir: string, format?: SourceFormat, } | { "op": "migrate_apply", name: string, dir: string, format?: SourceFormat, 
 /**
  * Up to and including this version.
  */

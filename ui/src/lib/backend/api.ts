@@ -221,9 +221,10 @@ export class Api {
     return this.expect({ op: 'indexes', name }, 'indexes');
   }
   /** Candidate indexes for one statement, checked with the planner (HypoPG or a rolled-back build). */
-  indexAdvice(name: string, sql: string, timeoutS?: number): Promise<IndexAdvice> {
+  indexAdvice(name: string, sql: string, opts: { timeoutS?: number; params?: string[] } = {}): Promise<IndexAdvice> {
     const req: Request = { op: 'index_advice', name, sql };
-    if (timeoutS) req.timeout_s = Math.round(timeoutS);
+    if (opts.timeoutS) req.timeout_s = Math.round(opts.timeoutS);
+    if (opts.params?.length) req.params = opts.params;
     return this.expect(req, 'index_advice');
   }
   auditList(opts: { env?: string; limit?: number; beforeId?: number } = {}): Promise<AuditRecord[]> {
