@@ -668,7 +668,7 @@ fn summary(plan: &Plan) -> Summary {
         total_ms: plan.execution_ms.or_else(|| root.and_then(|n| n.inclusive_ms)),
         total_cost: root.map_or(0.0, |n| n.total_cost),
         buffers: root.map(|n| n.buffers.clone()).unwrap_or_default(),
-        trigger_ms: plan.triggers.iter().map(|t| t.time_ms).sum(),
+        trigger_ms: plan.triggers.iter().fold(0.0, |a, t| a + t.time_ms),
         worst_misestimate: plan.nodes.iter().filter_map(|n| n.misestimate).reduce(f64::max),
         hottest: hottest.iter().take(10).map(|n| n.id).collect(),
     }

@@ -270,6 +270,18 @@ fn psql_decoration_and_pasted_variants_are_accepted() {
     assert!(parse(&node).is_ok());
 }
 
+/// With no triggers the trigger time is 0, not the -0 an empty float sum gives.
+#[test]
+fn no_triggers_is_zero_trigger_time() {
+    let p = parse(&fixture("initplan.json")).unwrap();
+    assert!(p.triggers.is_empty());
+    assert_eq!(
+        serde_json::to_value(&p.summary).unwrap()["trigger_ms"],
+        serde_json::json!(0.0)
+    );
+    assert!(p.summary.trigger_ms.is_sign_positive());
+}
+
 #[test]
 fn bad_input_is_named_with_its_position() {
     let json = fixture("join_group.json");
