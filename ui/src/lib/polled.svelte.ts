@@ -7,6 +7,8 @@ import { toApiCallError, type ApiCallError } from './backend';
 export class Polled<T> {
   data = $state<T | null>(null);
   error = $state<ApiCallError | null>(null);
+  /** The latest read is still out. */
+  loading = $state(false);
   private seq = 0;
   private loadedFor = '';
 
@@ -17,6 +19,7 @@ export class Polled<T> {
 
   async load(name: string) {
     const mine = ++this.seq;
+    this.loading = true;
     try {
       const d = await this.read(name);
       if (mine !== this.seq) return;
@@ -24,6 +27,8 @@ export class Polled<T> {
       this.error = null;
     } catch (e) {
       if (mine === this.seq) this.error = toApiCallError(e, this.op);
+    } finally {
+      if (mine === this.seq) this.loading = false;
     }
   }
 
