@@ -71,6 +71,47 @@ export class FlowJob {
   }
 }
 
+/** What a switchover and a failover share: the environment, the guided steps (`reached`: the
+ *  furthest one may go back to), the flow's job, and rejoining the old primary after it. */
+class Flow<S extends string> {
+  env = $state<string | null>(null);
+  step = $state('') as S;
+  reached = $state(0);
+  readonly run: FlowJob;
+  readonly rejoin = new FlowJob('rejoin');
+
+  constructor(
+    kind: FlowKind,
+    private readonly steps: readonly { id: S }[],
+  ) {
+    this.run = new FlowJob(kind);
+    this.step = steps[0].id;
+  }
+
+  /** A flow is running: starting another means leaving its report. */
+  get busy(): boolean {
+    return this.run.busy || this.rejoin.busy;
+  }
+
+  go(step: S) {
+    const i = this.steps.findIndex((s) => s.id === step);
+    if (i <= this.reached) this.step = step;
+  }
+  advanceTo(step: S) {
+    this.reached = Math.max(this.reached, this.steps.findIndex((s) => s.id === step));
+    this.step = step;
+  }
+
+  /** Rejoin the node the flow demoted: after it, the old primary has the promoted standby's name. */
+  async doRejoin(onChanged: () => void, confirm?: string) {
+    const env = this.env;
+    const node = this.run.report?.to;
+    if (!env || !node || this.busy) return;
+    await this.rejoin.run(env, 'rejoin', (job) => api().rejoin(env, node, confirm, job), confirm !== undefined);
+    onChanged();
+  }
+}
+
 export type SwitchoverStep = 'checks' | 'confirm' | 'run' | 'report';
 export const SWITCHOVER_STEPS: { id: SwitchoverStep; label: string }[] = [
   { id: 'checks', label: 'Pre-checks' },
@@ -81,24 +122,20 @@ export const SWITCHOVER_STEPS: { id: SwitchoverStep; label: string }[] = [
 
 /** A planned switchover, guided: pre-checks (nothing changes), confirm, run, report — and
  *  rejoining the old primary afterwards. */
-class Switchover {
-  env = $state<string | null>(null);
+class Switchover extends Flow<SwitchoverStep> {
   to = $state<string | null>(null);
-  step = $state<SwitchoverStep>('checks');
-  reached = $state(0);
   checks = $state.raw<FlowReport | null>(null);
   checking = $state(false);
   checkError = $state.raw<ApiCallError | null>(null);
   /** How long the candidate may take to replay up to the fence (the server's default is 30 s). */
   catchupTimeoutS = $state(30);
-  run = new FlowJob('switchover');
-  rejoin = new FlowJob('rejoin');
   private gen = 0;
 
-  /** A flow is running or has run: starting another means leaving its report. */
-  get busy(): boolean {
-    return this.run.busy || this.rejoin.busy;
+  constructor() {
+    super('switchover', SWITCHOVER_STEPS);
   }
+
+  /** A flow is running or has run. */
   get committed(): boolean {
     return this.busy || !!this.run.report || !!this.run.error;
   }
@@ -137,15 +174,6 @@ class Switchover {
     this.rejoin.reset();
   }
 
-  go(step: SwitchoverStep) {
-    const i = SWITCHOVER_STEPS.findIndex((s) => s.id === step);
-    if (i <= this.reached) this.step = step;
-  }
-  advanceTo(step: SwitchoverStep) {
-    this.reached = Math.max(this.reached, SWITCHOVER_STEPS.findIndex((s) => s.id === step));
-    this.step = step;
-  }
-
   /** The pre-checks only: nothing changes (check_only). */
   async check() {
     const env = this.env;
@@ -178,15 +206,6 @@ class Switchover {
     else if (this.run.needConfirm) this.step = 'confirm';
     onChanged();
   }
-
-  /** Rejoin the node the switchover demoted (its name before the switchover is now the old primary's). */
-  async doRejoin(onChanged: () => void, confirm?: string) {
-    const env = this.env;
-    const node = this.run.report?.to;
-    if (!env || !node || this.busy) return;
-    await this.rejoin.run(env, 'rejoin', (job) => api().rejoin(env, node, confirm, job), confirm !== undefined);
-    onChanged();
-  }
 }
 
 export type FailoverStep = 'choose' | 'run' | 'report';
@@ -198,19 +217,14 @@ export const FAILOVER_STEPS: { id: FailoverStep; label: string }[] = [
 
 /** An unplanned failover: choose the candidate (or let dbdeck take the most advanced
  *  standby), confirm, run, report — forced, with the name typed, when a primary still answers. */
-class Failover {
-  env = $state<string | null>(null);
+class Failover extends Flow<FailoverStep> {
   /** '' lets dbdeck choose the most advanced standby. */
   to = $state('');
-  step = $state<FailoverStep>('choose');
-  reached = $state(0);
   /** The last run was the forced one. */
   forced = $state(false);
-  run = new FlowJob('failover');
-  rejoin = new FlowJob('rejoin');
 
-  get busy(): boolean {
-    return this.run.busy || this.rejoin.busy;
+  constructor() {
+    super('failover', FAILOVER_STEPS);
   }
 
   /** Show the flow for `env`: a new one unless it is this environment's, still open. */
@@ -241,15 +255,6 @@ class Failover {
     this.to = '';
   }
 
-  go(step: FailoverStep) {
-    const i = FAILOVER_STEPS.findIndex((s) => s.id === step);
-    if (i <= this.reached) this.step = step;
-  }
-  advanceTo(step: FailoverStep) {
-    this.reached = Math.max(this.reached, FAILOVER_STEPS.findIndex((s) => s.id === step));
-    this.step = step;
-  }
-
   async execute(onChanged: () => void, opts: { confirm?: string; force?: string } = {}) {
     const env = this.env;
     if (!env || this.busy) return;
@@ -259,15 +264,6 @@ class Failover {
     const r = await this.run.run(env, 'failover', (job) => api().failover(env, { to, ...opts, job }), opts.confirm !== undefined);
     if (r) this.advanceTo('report');
     else if (this.run.needConfirm) this.step = 'choose';
-    onChanged();
-  }
-
-  /** Rejoin the old primary (after the failover it has the promoted standby's name). */
-  async doRejoin(onChanged: () => void, confirm?: string) {
-    const env = this.env;
-    const node = this.run.report?.to;
-    if (!env || !node || this.busy) return;
-    await this.rejoin.run(env, 'rejoin', (job) => api().rejoin(env, node, confirm, job), confirm !== undefined);
     onChanged();
   }
 }
