@@ -16,8 +16,10 @@
 
 pub mod analyze;
 pub mod compare;
+pub mod fields;
 pub mod html;
 pub mod indexes;
+mod json;
 pub mod run;
 pub mod text;
 pub mod wire;
@@ -30,6 +32,7 @@ use serde_json::{Map, Value};
 use ts_rs::TS;
 
 pub use analyze::{Finding, FindingKind, Severity};
+pub use fields::Fields;
 
 /// Where a plan came from, for the reader and for the comparison view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -154,7 +157,7 @@ pub struct Node {
     pub io_write_ms: Option<f64>,
     /// Every field as PostgreSQL named it (child plans excluded), for the detail panel.
     #[ts(type = "Record<string, unknown>")]
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
     // Derived by the analysis.
     /// Wall time of this node and everything under it, loops and workers accounted for.
     pub inclusive_ms: Option<f64>,
@@ -324,23 +327,32 @@ pub fn parse(input: &str) -> Result<Plan, ParseError> {
 }
 
 fn parse_here(input: &str) -> Result<Plan, ParseError> {
+    let mut plan = read(input)?;
+    analyze::analyse(&mut plan);
+    Ok(plan)
+}
+
+/// Read a plan without analysing it ([`parse`] does both, on a thread with room for deep
+/// plans; this runs on the caller's stack).
+pub fn read(input: &str) -> Result<Plan, ParseError> {
     let cleaned = strip_psql(input);
     let trimmed = cleaned.trim_start();
     if trimmed.is_empty() {
         return Err(ParseError::new("the plan is empty"));
     }
-    let (value, format) = if trimmed.starts_with('[') || trimmed.starts_with('{') {
-        (parse_json_text(&cleaned)?, PlanFormat::Json)
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        match parse_json_text(&cleaned)? {
+            json::Read::Nodes(nodes, top) => Ok(finish(nodes, &top, PlanFormat::Json)),
+            json::Read::Other(value) => from_json(value, PlanFormat::Json),
+        }
     } else {
-        (text::to_json(&cleaned)?, PlanFormat::Text)
-    };
-    let mut plan = from_json(value, format)?;
-    analyze::analyse(&mut plan);
-    Ok(plan)
+        from_json(text::to_json(&cleaned)?, PlanFormat::Text)
+    }
 }
 
-/// Read JSON text with serde_json, turning its error into a positioned, plain message.
-fn parse_json_text(s: &str) -> Result<Value, ParseError> {
+/// Read JSON text into nodes ([`json`]), turning serde_json's errors into positioned, plain
+/// messages.
+fn parse_json_text(s: &str) -> Result<json::Read, ParseError> {
     // serde_json recurses per nesting level (a plan node is two: its object and its "Plans"
     // list). Its own limit (128) would refuse real plans 64 nodes deep, so the depth is bounded
     // here instead, at a level whose recursion fits the reader's stack (see `parse`; tested).
@@ -375,9 +387,13 @@ fn parse_json_text(s: &str) -> Result<Value, ParseError> {
     }
     let mut de = serde_json::Deserializer::from_str(s);
     de.disable_recursion_limit();
-    let v = Value::deserialize(&mut de)
+    let mut walk = json::Walk::default();
+    let v = json::read(&mut de, &mut walk)
         .and_then(|v| de.end().map(|_| v))
         .map_err(|e| {
+            if let Some(refused) = walk.refused.take() {
+                return refused;
+            }
             // A cut inside a string reads as a control character (the line break serde finds
             // there); at the input's last line it is the same mistake as an early end.
             let last_line = s.trim_end().lines().count();
@@ -514,7 +530,8 @@ pub fn from_json(v: Value, format: PlanFormat) -> Result<Plan, ParseError> {
         }
         let id = nodes.len() as u32;
         let kids = obj.remove("Plans");
-        let node = build_node(obj, id, parent, depth)?;
+        let mut node = Node::blank(id, parent, depth);
+        fill(&mut node, Fields::from(obj))?;
         if let Some(p) = parent {
             nodes[p as usize].children.push(id);
         }
@@ -539,6 +556,11 @@ pub fn from_json(v: Value, format: PlanFormat) -> Result<Plan, ParseError> {
             }
         }
     }
+    Ok(finish(nodes, &top, format))
+}
+
+/// The plan from its nodes and the statement-wide keys EXPLAIN printed beside "Plan".
+fn finish(nodes: Vec<Node>, top: &Map<String, Value>, format: PlanFormat) -> Plan {
     let num_at = |k: &str| num(top.get(k));
     let triggers = top
         .get("Triggers")
@@ -596,7 +618,7 @@ pub fn from_json(v: Value, format: PlanFormat) -> Result<Plan, ParseError> {
     let analyzed = nodes.iter().any(|n| n.loops.is_some());
     let timed = nodes.iter().any(|n| n.actual_total_ms.is_some());
     let query = top.get("Query Text").and_then(Value::as_str).map(str::to_string);
-    Ok(Plan {
+    Plan {
         format,
         nodes,
         query,
@@ -610,57 +632,64 @@ pub fn from_json(v: Value, format: PlanFormat) -> Result<Plan, ParseError> {
         timed,
         findings: vec![],
         summary: Summary::default(),
-    })
+    }
 }
 
-/// A node from its JSON object: the typed fields in one pass over what PostgreSQL printed (a
-/// `match` per key rather than ~40 map lookups; a 10,000-node plan has a quarter million keys).
-fn build_node(fields: Map<String, Value>, id: u32, parent: Option<u32>, depth: u32) -> Result<Node, ParseError> {
-    let mut node = Node {
-        id,
-        parent,
-        children: vec![],
-        depth,
-        node_type: String::new(),
-        label: String::new(),
-        relationship: None,
-        subplan_name: None,
-        relation: None,
-        schema: None,
-        alias: None,
-        index_name: None,
-        cte_name: None,
-        parallel_aware: false,
-        startup_cost: 0.0,
-        total_cost: 0.0,
-        plan_rows: 0.0,
-        plan_width: 0.0,
-        actual_startup_ms: None,
-        actual_total_ms: None,
-        actual_rows: None,
-        loops: None,
-        never_executed: false,
-        workers_planned: None,
-        workers_launched: None,
-        rows_removed_by_filter: None,
-        rows_removed_by_join_filter: None,
-        rows_removed_by_index_recheck: None,
-        heap_fetches: None,
-        exact_heap_blocks: None,
-        lossy_heap_blocks: None,
-        buffers: Buffers::default(),
-        io_read_ms: None,
-        io_write_ms: None,
-        fields: Map::new(),
-        inclusive_ms: None,
-        exclusive_ms: None,
-        exclusive_pct: None,
-        exclusive_buffers: Buffers::default(),
-        total_rows: None,
-        estimate_ratio: None,
-        misestimate: None,
-        findings: vec![],
-    };
+impl Node {
+    /// A node with nothing read into it yet.
+    fn blank(id: u32, parent: Option<u32>, depth: u32) -> Node {
+        Node {
+            id,
+            parent,
+            children: vec![],
+            depth,
+            node_type: String::new(),
+            label: String::new(),
+            relationship: None,
+            subplan_name: None,
+            relation: None,
+            schema: None,
+            alias: None,
+            index_name: None,
+            cte_name: None,
+            parallel_aware: false,
+            startup_cost: 0.0,
+            total_cost: 0.0,
+            plan_rows: 0.0,
+            plan_width: 0.0,
+            actual_startup_ms: None,
+            actual_total_ms: None,
+            actual_rows: None,
+            loops: None,
+            never_executed: false,
+            workers_planned: None,
+            workers_launched: None,
+            rows_removed_by_filter: None,
+            rows_removed_by_join_filter: None,
+            rows_removed_by_index_recheck: None,
+            heap_fetches: None,
+            exact_heap_blocks: None,
+            lossy_heap_blocks: None,
+            buffers: Buffers::default(),
+            io_read_ms: None,
+            io_write_ms: None,
+            fields: Fields::new(),
+            inclusive_ms: None,
+            exclusive_ms: None,
+            exclusive_pct: None,
+            exclusive_buffers: Buffers::default(),
+            total_rows: None,
+            estimate_ratio: None,
+            misestimate: None,
+            findings: vec![],
+        }
+    }
+}
+
+/// Fill a node in from what PostgreSQL printed for it: the typed fields in one pass (a `match`
+/// per key rather than ~40 lookups; a 10,000-node plan has a quarter million keys).
+fn fill(node: &mut Node, fields: Fields) -> Result<(), ParseError> {
+    let id = node.id;
     let mut node_type = None;
     // PostgreSQL 16 renamed the I/O times; the old names win when both are there.
     let (mut shared_io_read, mut shared_io_write) = (None, None);
@@ -668,7 +697,7 @@ fn build_node(fields: Map<String, Value>, id: u32, parent: Option<u32>, depth: u
         let text = || v.as_str().map(str::to_string);
         let n = || num(Some(v));
         let b = &mut node.buffers;
-        match k.as_str() {
+        match k {
             "Node Type" => node_type = v.as_str(),
             "Parent Relationship" => node.relationship = text(),
             "Subplan Name" => node.subplan_name = text(),
@@ -719,8 +748,8 @@ fn build_node(fields: Map<String, Value>, id: u32, parent: Option<u32>, depth: u
     node.io_write_ms = node.io_write_ms.or(shared_io_write);
     node.never_executed = node.loops == Some(0.0);
     node.fields = fields;
-    node.label = label(&node);
-    Ok(node)
+    node.label = label(node);
+    Ok(())
 }
 
 /// How people name a node: the operation (with join type, strategy, direction) and its target.

@@ -404,3 +404,63 @@ fn filter_columns_are_read_from_conditions() {
     assert_eq!(filter_columns("(lower(email) = 'x'::text)"), Vec::<String>::new());
     assert_eq!(filter_columns("(id = ANY ('{1,2}'::integer[]))"), vec!["id"]);
 }
+
+/// The JSON reader that builds nodes as it reads (`json.rs`) and the general one that takes a
+/// parsed `Value` apart (`from_json`, used for EXPLAIN run here and for text plans) give the
+/// same plan, fields in EXPLAIN's order aside.
+#[test]
+fn both_json_readers_give_the_same_plan() {
+    for name in PLANS {
+        let text = fixture(&format!("{name}.json"));
+        let direct = parse(&text).unwrap();
+        let mut general = from_json(serde_json::from_str(&text).unwrap(), PlanFormat::Json).unwrap();
+        analyze::analyse(&mut general);
+        assert_eq!(
+            serde_json::to_value(&direct).unwrap(),
+            serde_json::to_value(&general).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn fields_keep_explains_order() {
+    let p = parse(&fixture("join_group.json")).unwrap();
+    let keys: Vec<&str> = p.nodes[0].fields.iter().map(|(k, _)| k).take(3).collect();
+    // Not alphabetical ("Actual Loops" would lead): as EXPLAIN printed them.
+    assert_eq!(keys, ["Node Type", "Parallel Aware", "Async Capable"]);
+}
+
+#[test]
+fn shapes_the_reader_refuses_are_named() {
+    let refused = |s: &str| parse(s).unwrap_err().message;
+    let e = refused(r#"[{"Plan": {"Node Type": "Sort", "Plans": {"Node Type": "Seq Scan"}}}]"#);
+    assert_eq!(e, "node 0 (Sort): \"Plans\" must be a list");
+    let e = refused(r#"[{"Plan": {"Node Type": "Sort", "Plans": [{"Node Type": "Limit", "Plans": [3]}]}}]"#);
+    assert_eq!(e, "node 1: every entry of \"Plans\" must be an object");
+    assert_eq!(refused(r#"[{"Plan": [1]}]"#), "\"Plan\" must be an object");
+    assert_eq!(refused(r#"[{"Plan": "Seq Scan"}]"#), "\"Plan\" must be an object");
+    assert!(refused("[3]").contains("inside the list"));
+    assert!(refused(r#"{"rows": [1, 2]}"#).contains("no \"Plan\" key"));
+    assert!(
+        refused(r#"[{"Plan": {"Node Type": "Sort", "Plans": [{"Alias": "x"}]}}]"#)
+            .contains("node 1 has no \"Node Type\"")
+    );
+    // What follows the plan is still checked as JSON.
+    assert!(refused(r#"[{"Plan": {"Node Type": "Result"}}, {"oops"}]"#).contains("not valid JSON"));
+}
+
+#[test]
+fn other_json_shapes_are_read() {
+    // psql's \gx / --json output wraps the plan in "QUERY PLAN"; a bare node has no wrapper.
+    let wrapped =
+        parse(r#"{"QUERY PLAN": [{"Plan": {"Node Type": "Result", "Plans": []}, "Planning Time": 0.5}]}"#).unwrap();
+    assert_eq!((wrapped.nodes.len(), wrapped.planning_ms), (1, Some(0.5)));
+    let bare = parse(r#"{"Node Type": "Limit", "Plans": [{"Node Type": "Seq Scan", "Relation Name": "t"}]}"#).unwrap();
+    assert_eq!(bare.nodes.len(), 2);
+    assert_eq!(bare.nodes[1].label, "Seq Scan on t");
+    // A key printed twice keeps its last value, as a map would.
+    let twice = parse(r#"[{"Plan": {"Node Type": "Result", "Plan Rows": 1, "Plan Rows": 7}}]"#).unwrap();
+    assert_eq!(twice.nodes[0].plan_rows, 7.0);
+    assert_eq!(twice.nodes[0].fields.len(), 2);
+}

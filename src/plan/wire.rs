@@ -15,10 +15,10 @@
 
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use ts_rs::TS;
 
-use super::{Buffers, Node};
+use super::{Buffers, Fields, Node};
 
 /// The nodes, to be written as a table.
 #[derive(Debug, Clone, TS)]
@@ -356,7 +356,7 @@ impl Serialize for BufferCells<'_> {
 }
 
 /// `fields` without those the mask says a column holds (`skip`: by position, the first 64).
-struct ThinFields<'a>(&'a Map<String, Value>, u64, u64);
+struct ThinFields<'a>(&'a Fields, u64, u64);
 
 impl Serialize for ThinFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -434,6 +434,7 @@ impl Serialize for Row<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     /// The same as a browser reads numbers.
     fn alike(a: &Value, b: &Value) -> bool {
