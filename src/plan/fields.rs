@@ -66,8 +66,8 @@ impl Fields {
     /// Append a field read from JSON. A name PostgreSQL printed twice keeps its last value, in
     /// its first place (as a JSON object read into a map would).
     pub(crate) fn push(&mut self, key: FieldName, value: Value) {
-        match self.get_mut(&key) {
-            Some(v) => *v = value,
+        match self.0.iter_mut().find(|(k, _)| same_name(k, &key)) {
+            Some((_, v)) => *v = value,
             None => self.0.push((key, value)),
         }
     }
@@ -157,6 +157,16 @@ impl<'de> Visitor<'de> for NameSeed {
     }
     fn visit_string<E: serde::de::Error>(self, v: String) -> Result<FieldName, E> {
         Ok(owned_or_known(v))
+    }
+}
+
+/// Two names are the same: a known name is always the one static string (so its address says
+/// it), and is never also an owned one.
+fn same_name(a: &FieldName, b: &FieldName) -> bool {
+    match (a, b) {
+        (Cow::Borrowed(x), Cow::Borrowed(y)) => std::ptr::eq(*x, *y),
+        (Cow::Owned(x), Cow::Owned(y)) => x == y,
+        _ => false,
     }
 }
 

@@ -5,12 +5,14 @@
 //! (`fuzz/`). The flow is:
 //!
 //! ```text
-//! JSON ─┐
-//!       ├─> serde_json::Value (PostgreSQL's FORMAT JSON shape) ─> Plan (flat nodes) ─> analyse
-//! text ─┘   (text::to_json maps the text format onto the same keys)
+//! JSON text ───────────────────────── json.rs ──┐
+//! text format ─ text::to_json ─┐                ├─> Plan (flat nodes) ─> analyse
+//! EXPLAIN run here ────────────┴─ serde_json::Value ─ from_json ─┘
 //! ```
 //!
-//! Both formats land on the JSON shape so there is one builder and one analysis. Nodes are kept
+//! Both formats land on the JSON shape (the text format's keys are FORMAT JSON's), and every
+//! node is filled in by one function ([`fill`]), so there is one builder and one analysis. A JSON
+//! paste, the big case, is read straight into nodes without a `Value` in between. Nodes are kept
 //! flat (`Vec<Node>`, pre-order, children by index) so a 10,000-node plan is cheap to walk and to
 //! send to the UI.
 
@@ -358,32 +360,10 @@ fn parse_json_text(s: &str) -> Result<json::Read, ParseError> {
     // here instead, at a level whose recursion fits the reader's stack (see `parse`; tested).
     // Bytes, not chars: the structural characters are ASCII, and no byte of a multi-byte UTF-8
     // character equals one of them.
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut esc = false;
-    for &c in s.as_bytes() {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH * 2 + 8 {
-                    return Err(ParseError::new(format!(
-                        "the plan is nested deeper than {MAX_DEPTH} levels; dbdeck does not read plans this deep"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    if nesting_exceeds(s.as_bytes(), MAX_DEPTH * 2 + 8) {
+        return Err(ParseError::new(format!(
+            "the plan is nested deeper than {MAX_DEPTH} levels; dbdeck does not read plans this deep"
+        )));
     }
     let mut de = serde_json::Deserializer::from_str(s);
     de.disable_recursion_limit();
@@ -415,6 +395,54 @@ fn parse_json_text(s: &str) -> Result<json::Read, ParseError> {
             }
         })?;
     Ok(v)
+}
+
+/// Whether JSON text nests lists and objects more than `limit` deep (brackets inside strings do
+/// not count). A byte that matters neither inside nor outside a string is skipped by a table
+/// lookup: this runs over every byte of a pasted plan, megabytes of it mostly indentation.
+fn nesting_exceeds(b: &[u8], limit: usize) -> bool {
+    // 1: `"` and `\`, 2: opening, 3: closing.
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        t[b'"' as usize] = 1;
+        t[b'\\' as usize] = 1;
+        t[b'[' as usize] = 2;
+        t[b'{' as usize] = 2;
+        t[b']' as usize] = 3;
+        t[b'}' as usize] = 3;
+        t
+    };
+    let (mut depth, mut i, n) = (0usize, 0usize, b.len());
+    while i < n {
+        match CLASS[b[i] as usize] {
+            0 => {}
+            2 => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            3 => depth = depth.saturating_sub(1),
+            _ if b[i] == b'"' => {
+                // To the string's closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    // An unterminated string runs to the end: nothing after it nests.
+                    let Some(k) = memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()) else {
+                        return false;
+                    };
+                    i += k;
+                    if b[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 fn strip_position(msg: &str) -> String {

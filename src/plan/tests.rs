@@ -464,3 +464,15 @@ fn other_json_shapes_are_read() {
     assert_eq!(twice.nodes[0].plan_rows, 7.0);
     assert_eq!(twice.nodes[0].fields.len(), 2);
 }
+
+#[test]
+fn nesting_is_counted_outside_strings_only() {
+    assert!(!nesting_exceeds(br#"[[["a"]]]"#, 3));
+    assert!(nesting_exceeds(br#"[[[["a"]]]]"#, 3));
+    // Brackets in strings, escaped quotes and backslashes do not count or confuse it.
+    assert!(!nesting_exceeds(br#"[{"k": "[[[[{{{{", "e": "\"[[[[", "b": "\\"}]"#, 2));
+    assert!(nesting_exceeds(br#"[{"b": "\\", "x": [[[1]]]}]"#, 4));
+    // An unterminated string (or escape) at the end is not a crash.
+    assert!(!nesting_exceeds(br#"[["abc"#, 3));
+    assert!(!nesting_exceeds(br#"[["abc\"#, 3));
+}
