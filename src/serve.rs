@@ -210,15 +210,9 @@ async fn plan_analyze(
     if !authorised(&state, &headers, q.token.as_deref()) {
         return unauthorised();
     }
-    let text = match String::from_utf8(Vec::from(body)) {
+    let text = match crate::api::plan_text(Vec::from(body)) {
         Ok(t) => t,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            return error_response(
-                ApiError::invalid(format!("the plan is not UTF-8 text (byte {at} is not)"))
-                    .with_hint("save the plan as UTF-8, or paste it rather than its file"),
-            );
-        }
+        Err(e) => return error_response(e),
     };
     // The answer is about two thirds of the plan's text.
     let hint = text.len() * 3 / 4;

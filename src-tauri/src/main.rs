@@ -1,7 +1,8 @@
 //! dbdeck-desktop: the Tauri window over dbdeck's API.
 //!
-//! This crate is a thin door. Its two commands forward to [`dbdeck::Api`]: `api_call` takes a
-//! request and returns the response or the typed error, `subscribe` streams events over a
+//! This crate is a thin door. Its commands forward to [`dbdeck::Api`]: `api_call` takes a
+//! request and returns the response or the typed error, `plan_analyze` takes a pasted plan as
+//! raw bytes (the one request too big to go well as JSON), and `subscribe` streams events over a
 //! `tauri::ipc::Channel`. It must never hold domain logic; everything it can do, the CLI and
 //! `dbdeck serve` can do too.
 
@@ -16,6 +17,22 @@ use tokio::sync::broadcast::error::RecvError;
 #[tauri::command]
 async fn api_call(api: tauri::State<'_, Api>, request: Request) -> Result<Response, ApiError> {
     api.call(request).await
+}
+
+/// `plan_analyze` with the plan's text as the raw invoke body (as `dbdeck serve` takes it as
+/// the request body): a 10,000-node plan is 8.6 MB that would otherwise be escaped into a JSON
+/// string by the page and read back out of it here. The header `dbdeck-compact: true` asks for
+/// the nodes as a table.
+#[tauri::command]
+async fn plan_analyze(api: tauri::State<'_, Api>, request: tauri::ipc::Request<'_>) -> Result<Response, ApiError> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(ApiError::invalid(
+            "plan_analyze takes the plan's text as the raw invoke body",
+        ));
+    };
+    let text = dbdeck::api::plan_text(bytes.clone())?;
+    let compact = request.headers().get("dbdeck-compact").map(|v| v.as_bytes() == b"true");
+    api.call(Request::PlanAnalyze { text, compact }).await
 }
 
 #[tauri::command]
@@ -90,7 +107,7 @@ fn main() {
     };
     let result = tauri::Builder::default()
         .manage(api)
-        .invoke_handler(tauri::generate_handler![api_call, subscribe])
+        .invoke_handler(tauri::generate_handler![api_call, plan_analyze, subscribe])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("error: the window could not start: {e}");

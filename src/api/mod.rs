@@ -7,6 +7,7 @@ pub mod bindings;
 mod migrate;
 mod replication;
 pub use migrate::read_source;
+pub use plans::plan_text;
 mod plans;
 mod types;
 

@@ -12,6 +12,16 @@ use crate::error::ApiError;
 use crate::plan::{self, run::ExplainOptions};
 use crate::pool::Conn;
 
+/// A plan sent as bytes (the body of `POST /api/call/plan_analyze`, or the desktop window's raw
+/// invoke) as text: it must be UTF-8, and the error says where it is not.
+pub fn plan_text(bytes: Vec<u8>) -> Result<String, ApiError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ApiError::invalid(format!("the plan is not UTF-8 text (byte {at} is not)"))
+            .with_hint("save the plan as UTF-8, or paste it rather than its file")
+    })
+}
+
 /// Read a plan off the async threads (a 10,000-node plan is a few milliseconds of CPU).
 pub(super) async fn parse_plan(text: String) -> Result<plan::Plan, ApiError> {
     tokio::task::spawn_blocking(move || plan::parse(&text))

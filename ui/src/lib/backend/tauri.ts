@@ -1,5 +1,6 @@
-// The desktop door: two Tauri commands, `api_call` (one Request → one Response, rejecting
-// with an ApiError) and `subscribe` (events pushed over a Channel). Loaded only in Tauri.
+// The desktop door: Tauri commands `api_call` (one Request → one Response, rejecting with an
+// ApiError), `plan_analyze` (a pasted plan as the raw body) and `subscribe` (events pushed over
+// a Channel). Loaded only in Tauri.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { getCurrentWindow } from '@tauri-apps/api/window';
@@ -10,6 +11,12 @@ export class TauriBackend implements Backend {
 
   async call(request: Request): Promise<Response> {
     try {
+      // A pasted plan goes as the raw body (megabytes that would otherwise be escaped into JSON
+      // here and read back out of it in Rust), as `dbdeck serve` takes it.
+      if (request.op === 'plan_analyze') {
+        const headers: Record<string, string> = request.compact === undefined ? {} : { 'dbdeck-compact': String(request.compact) };
+        return await invoke<Response>('plan_analyze', new TextEncoder().encode(request.text), { headers });
+      }
       return await invoke<Response>('api_call', { request });
     } catch (e) {
       throw toApiCallError(e, request.op);
