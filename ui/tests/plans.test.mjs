@@ -155,6 +155,7 @@ test('a pasted plan: tree, findings worst first, detail panel, grid, compare, ex
     await page.getByTestId('plan-input').fill(fixture('misestimate.txt'));
     await page.getByTestId('plan-analyze').click();
     await eventually('the text plan', async () => (await treeIds(page)).length === 4);
+    assert.equal(await page.getByTestId('plan-paste-form').isVisible(), false, 'the paste box folds away while a plan shows');
     assert.match(await page.getByTestId('plan-findings').innerText(), /warning/);
     assert.match(await page.getByTestId('plan-tree').innerText(), /×20 under/);
 
