@@ -91,6 +91,12 @@ test('the PgBouncer panel shows SHOW tables and pauses and resumes a prod pooler
         return row && row[i] === '1' ? st : null;
       });
       assert.ok(paused, 'SHOW DATABASES says app is paused');
+      // The SHOW tables are tabs; each names its row count.
+      const dbTab = page.getByTestId('pgbouncer-tab-databases');
+      await dbTab.click();
+      await page.getByTestId('pgbouncer-databases').waitFor();
+      assert.equal(await dbTab.getAttribute('aria-selected'), 'true');
+      assert.match(await dbTab.innerText(), /^SHOW DATABASES\s*\d+$/);
       await screenshots(page, 'pgbouncer', async () => {
         await page.getByTestId('pgbouncer').scrollIntoViewIfNeeded();
       });
