@@ -125,8 +125,13 @@ impl<'de> Deserialize<'de> for Fields {
                 f.write_str("an object of plan node fields")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-                let mut out = Fields::with_capacity(map.size_hint().unwrap_or(32));
+                let mut out = Fields::with_capacity(map.size_hint().unwrap_or(32).min(MAX_FIELDS));
                 while let Some(k) = map.next_key_seed(NameSeed)? {
+                    if out.len() >= MAX_FIELDS {
+                        return Err(serde::de::Error::custom(format!(
+                            "a plan node has more than {MAX_FIELDS} fields"
+                        )));
+                    }
                     let v: Value = map.next_value()?;
                     out.push(k, v);
                 }
@@ -160,15 +165,21 @@ impl<'de> Visitor<'de> for NameSeed {
     }
 }
 
-/// Two names are the same: a known name is always the one static string (so its address says
-/// it), and is never also an owned one.
+/// Two names are the same. A known name is never also an owned one, and is nearly always the
+/// one static string, so its address usually says it at once (Rust does not promise that a
+/// literal has one address, hence the comparison after).
 fn same_name(a: &FieldName, b: &FieldName) -> bool {
     match (a, b) {
-        (Cow::Borrowed(x), Cow::Borrowed(y)) => std::ptr::eq(*x, *y),
+        (Cow::Borrowed(x), Cow::Borrowed(y)) => std::ptr::eq(*x, *y) || x == y,
         (Cow::Owned(x), Cow::Owned(y)) => x == y,
         _ => false,
     }
 }
+
+/// The most fields a node may have. PostgreSQL prints about 30 per node and knows about 120
+/// names; a node with thousands is not EXPLAIN output, and reading one (each name checked
+/// against those before it) would take time that grows with the square of their number.
+pub const MAX_FIELDS: usize = 1_000;
 
 /// `key` as a [`FieldName`]: static when PostgreSQL prints it.
 pub fn name(key: &str) -> FieldName {

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::fields::{Fields, NameSeed};
+use super::fields::{Fields, MAX_FIELDS, NameSeed};
 use super::{MAX_DEPTH, Node, ParseError, fill};
 
 /// What the reader found.
@@ -192,6 +192,11 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
         }
         let mut fields = Fields::with_capacity(32);
         while let Some(k) = map.next_key_seed(NameSeed)? {
+            if fields.len() >= MAX_FIELDS {
+                return Err(walk.refuse(format!(
+                    "node {id} has more than {MAX_FIELDS} fields: this is not EXPLAIN output"
+                )));
+            }
             if k == "Plans" {
                 let node_type = fields.get("Node Type").and_then(Value::as_str).map(str::to_owned);
                 map.next_value_seed(Children {

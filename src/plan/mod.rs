@@ -334,8 +334,10 @@ fn parse_here(input: &str) -> Result<Plan, ParseError> {
     Ok(plan)
 }
 
-/// Read a plan without analysing it ([`parse`] does both, on a thread with room for deep
-/// plans; this runs on the caller's stack).
+/// Read a plan without analysing it. [`parse`] does both on a thread with room for deep plans;
+/// this runs on the caller's stack, which for a plan near [`MAX_DEPTH`] levels needs a few MiB
+/// (more than a tokio worker's 2 MiB in a debug build): for benchmarks and tests.
+#[doc(hidden)]
 pub fn read(input: &str) -> Result<Plan, ParseError> {
     let cleaned = strip_psql(input);
     let trimmed = cleaned.trim_start();

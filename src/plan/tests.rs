@@ -446,6 +446,10 @@ fn shapes_the_reader_refuses_are_named() {
         refused(r#"[{"Plan": {"Node Type": "Sort", "Plans": [{"Alias": "x"}]}}]"#)
             .contains("node 1 has no \"Node Type\"")
     );
+    // A node with thousands of fields is refused rather than read in quadratic time.
+    let many: String = (0..2_000).map(|i| format!(",\"k{i}\": 1")).collect();
+    let e = refused(&format!(r#"[{{"Plan": {{"Node Type": "Result"{many}}}}}]"#));
+    assert_eq!(e, "node 0 has more than 1000 fields: this is not EXPLAIN output");
     // What follows the plan is still checked as JSON.
     assert!(refused(r#"[{"Plan": {"Node Type": "Result"}}, {"oops"}]"#).contains("not valid JSON"));
 }

@@ -7,8 +7,11 @@
 //!
 //! Each node's `fields` (everything PostgreSQL printed) also repeats what the typed columns
 //! hold ("Total Cost" is `total_cost`, "Shared Hit Blocks" is `buffers.shared_hit`): a field
-//! whose value equals its column is left out, and a bit in the row's `fields_restored` mask
-//! (bit i for `restore[i]`) tells the UI to put it back from the column.
+//! whose value equals its column is left out, and the row's `fields_order` says how to put the
+//! fields back together in EXPLAIN's order. It indexes `orders`, the distinct orders of the
+//! plan (a few dozen for 10,000 nodes: nodes of a kind print the same fields): each is a list
+//! with, per field, `i` for "`restore[i]`, from its column" or -1 for "the next field the row
+//! kept".
 //!
 //! The rows are written straight from the nodes as they are serialised (no `serde_json::Value`
 //! per node: building those cost more than the smaller answer saved).
@@ -29,16 +32,20 @@ pub struct NodeTable {
     pub columns: Vec<Value>,
     #[ts(type = "unknown[][]")]
     pub rows: Rows,
-    /// `[PostgreSQL's field name, column or column.key]`, in mask bit order.
+    /// `[PostgreSQL's field name, column or column.key]`; `orders` refer to them by position.
     pub restore: Vec<(String, String)>,
+    /// The fields' orders the rows' `fields_order` index (see the module's documentation).
+    #[ts(type = "number[][]")]
+    pub orders: Vec<Vec<i8>>,
 }
 
 /// The nodes and each one's mask of fields left out.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     nodes: Vec<Node>,
-    /// Per node: the `fields_restored` mask, and which fields (by position) it leaves out.
-    masks: Vec<(u64, u64)>,
+    /// Per node: the mask of `RESTORE` entries left out, which fields (by position) those are,
+    /// and its index in `orders`.
+    masks: Vec<(u64, u64, u32)>,
 }
 
 /// Fields PostgreSQL prints that a typed column repeats (at most 53 bits: a JSON number is
@@ -159,7 +166,7 @@ const COLUMNS: &[&str] = &[
     "estimate_ratio",
     "misestimate",
     "findings",
-    "fields_restored",
+    "fields_order",
 ];
 
 const BUFFER_KEYS: &[&str] = &[
@@ -209,10 +216,12 @@ fn same(printed: &Value, t: &Typed<'_>) -> bool {
     }
 }
 
-/// A node's mask (bit i: `RESTORE[i]` left out) and which of its `fields`, by position in
-/// iteration order, are left out (the first 64; later ones are looked up when written).
-fn masks_of(n: &Node) -> (u64, u64) {
+/// A node's mask (bit i: `RESTORE[i]` left out), which of its `fields`, by position, are left
+/// out (the first 64; later ones are looked up when written), and its order into `order` (per
+/// field: the `RESTORE` bit it is put back from, or -1 for a field the row keeps).
+fn masks_of(n: &Node, order: &mut Vec<i8>) -> (u64, u64) {
     let (mut mask, mut skip) = (0u64, 0u64);
+    order.clear();
     for (pos, (k, v)) in n.fields.iter().enumerate() {
         if let Some(bit) = restore_bit(k)
             && same(v, &(RESTORE[bit].2)(n))
@@ -221,6 +230,9 @@ fn masks_of(n: &Node) -> (u64, u64) {
             if pos < 64 {
                 skip |= 1 << pos;
             }
+            order.push(bit as i8);
+        } else {
+            order.push(-1);
         }
     }
     (mask, skip)
@@ -272,7 +284,25 @@ fn restore_bit(key: &str) -> Option<usize> {
 
 /// Move the nodes into a table.
 pub fn node_table(nodes: Vec<Node>) -> NodeTable {
-    let masks = nodes.iter().map(masks_of).collect();
+    let mut orders: Vec<Vec<i8>> = Vec::new();
+    let mut known: std::collections::HashMap<Vec<i8>, u32> = std::collections::HashMap::new();
+    let mut order = Vec::with_capacity(64);
+    let masks = nodes
+        .iter()
+        .map(|n| {
+            let (mask, skip) = masks_of(n, &mut order);
+            let at = match known.get(&order) {
+                Some(&i) => i,
+                None => {
+                    let i = orders.len() as u32;
+                    orders.push(order.clone());
+                    known.insert(order.clone(), i);
+                    i
+                }
+            };
+            (mask, skip, at)
+        })
+        .collect();
     let columns = COLUMNS
         .iter()
         .map(|c| match *c {
@@ -287,6 +317,7 @@ pub fn node_table(nodes: Vec<Node>) -> NodeTable {
             .iter()
             .map(|(a, b, _)| ((*a).to_owned(), (*b).to_owned()))
             .collect(),
+        orders,
     }
 }
 
@@ -300,10 +331,11 @@ impl<'de> serde::Deserialize<'de> for NodeTable {
 
 impl Serialize for NodeTable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("NodeTable", 3)?;
+        let mut st = s.serialize_struct("NodeTable", 4)?;
         st.serialize_field("columns", &self.columns)?;
         st.serialize_field("rows", &self.rows)?;
         st.serialize_field("restore", &self.restore)?;
+        st.serialize_field("orders", &self.orders)?;
         st.end()
     }
 }
@@ -311,8 +343,8 @@ impl Serialize for NodeTable {
 impl Serialize for Rows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.nodes.len()))?;
-        for (n, &(mask, skip)) in self.nodes.iter().zip(&self.masks) {
-            seq.serialize_element(&Row(n, mask, skip))?;
+        for (n, &(mask, skip, order)) in self.nodes.iter().zip(&self.masks) {
+            seq.serialize_element(&Row(n, mask, skip, order))?;
         }
         seq.end()
     }
@@ -377,11 +409,11 @@ impl Serialize for ThinFields<'_> {
 }
 
 /// A node's row: one value per `COLUMNS` entry, in that order (the test below decodes it).
-struct Row<'a>(&'a Node, u64, u64);
+struct Row<'a>(&'a Node, u64, u64, u32);
 
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Row(n, mask, skip) = *self;
+        let Row(n, mask, skip, order) = *self;
         let mut seq = s.serialize_seq(Some(COLUMNS.len()))?;
         seq.serialize_element(&n.id)?; // id
         seq.serialize_element(&n.parent)?; // parent
@@ -426,7 +458,7 @@ impl Serialize for Row<'_> {
         seq.serialize_element(&OptWhole(n.estimate_ratio))?; // estimate_ratio
         seq.serialize_element(&OptWhole(n.misestimate))?; // misestimate
         seq.serialize_element(&n.findings)?; // findings
-        seq.serialize_element(&mask)?; // fields_restored
+        seq.serialize_element(&order)?; // fields_order
         seq.end()
     }
 }
@@ -448,6 +480,17 @@ mod tests {
         }
     }
 
+    /// The kept fields in the order the row's JSON has them (what a browser's `Object.keys`
+    /// gives; `serde_json::Map` sorts).
+    fn order_of_kept(row_json: &str, kept: &[(String, Value)]) -> Vec<(String, Value)> {
+        let mut at: Vec<(usize, &(String, Value))> = kept
+            .iter()
+            .map(|kv| (row_json.find(&format!("{}:", Value::String(kv.0.clone()))).unwrap(), kv))
+            .collect();
+        at.sort_by_key(|(i, _)| *i);
+        at.into_iter().map(|(_, kv)| kv.clone()).collect()
+    }
+
     /// Decoding the table the way the UI does gives back the nodes' JSON (numbers as a browser
     /// reads them; fields in any order), and every column of `Node` has a writer.
     #[test]
@@ -464,14 +507,15 @@ mod tests {
             let plan = crate::plan::parse(&text).unwrap();
             let want: Vec<Value> = plan.nodes.iter().map(|n| serde_json::to_value(n).unwrap()).collect();
             let keys: Vec<&String> = want[0].as_object().unwrap().keys().collect();
-            let mut cols: Vec<&str> = COLUMNS.iter().copied().filter(|c| *c != "fields_restored").collect();
+            let mut cols: Vec<&str> = COLUMNS.iter().copied().filter(|c| *c != "fields_order").collect();
             cols.sort_unstable();
             assert_eq!(keys, cols, "every field of Node is a column");
 
-            let t = serde_json::to_value(node_table(plan.nodes.clone())).unwrap();
+            let table = node_table(plan.nodes.clone());
+            let t = serde_json::to_value(&table).unwrap();
             let columns = t["columns"].as_array().unwrap();
             let restore = t["restore"].as_array().unwrap();
-            for (row, want) in t["rows"].as_array().unwrap().iter().zip(&want) {
+            for (i, (row, want)) in t["rows"].as_array().unwrap().iter().zip(&want).enumerate() {
                 assert_eq!(row.as_array().unwrap().len(), columns.len(), "a cell per column");
                 let mut obj = Map::new();
                 for (col, cell) in columns.iter().zip(row.as_array().unwrap()) {
@@ -492,18 +536,38 @@ mod tests {
                         _ => unreachable!(),
                     }
                 }
-                let mask = obj.remove("fields_restored").unwrap().as_u64().unwrap();
-                let mut fields = obj["fields"].as_object().unwrap().clone();
-                for (i, r) in restore.iter().enumerate() {
-                    if mask & (1 << i) != 0 {
+                // As the UI does: the order's entries in turn, a restored field from its column,
+                // -1 the next field the row kept (serde_json's `Map` would sort them, so the
+                // order is checked on the names).
+                let order = &t["orders"][obj.remove("fields_order").unwrap().as_u64().unwrap() as usize];
+                let kept: Vec<(String, Value)> = match &obj["fields"] {
+                    Value::Object(f) => f.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    _ => unreachable!(),
+                };
+                let (mask, skip, at) = table.rows.masks[i];
+                let row_text = serde_json::to_string(&Row(&table.rows.nodes[i], mask, skip, at)).unwrap();
+                let kept_in_order = order_of_kept(&row_text, &kept);
+                let (mut names, mut fields, mut next) = (vec![], Map::new(), kept_in_order.iter());
+                for e in order.as_array().unwrap() {
+                    let e = e.as_i64().unwrap();
+                    let (name, v) = if e < 0 {
+                        next.next().unwrap().clone()
+                    } else {
+                        let r = &restore[e as usize];
                         let (raw, path) = (r[0].as_str().unwrap(), r[1].as_str().unwrap());
                         let v = match path.split_once('.') {
                             Some((c, k)) => obj[c][k].clone(),
                             None => obj[path].clone(),
                         };
-                        fields.insert(raw.to_owned(), v);
-                    }
+                        (raw.to_owned(), v)
+                    };
+                    names.push(name.clone());
+                    fields.insert(name, v);
                 }
+                assert!(next.next().is_none(), "every kept field has its place");
+                let node = &plan.nodes[obj["id"].as_u64().unwrap() as usize];
+                let printed: Vec<&str> = node.fields.iter().map(|(k, _)| k).collect();
+                assert_eq!(names, printed, "fields come back in EXPLAIN's order");
                 obj.insert("fields".into(), Value::Object(fields));
                 assert!(alike(&Value::Object(obj.clone()), want), "{obj:?}\nvs\n{want}");
             }

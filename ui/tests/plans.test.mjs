@@ -73,6 +73,11 @@ test('a pasted plan: tree, findings worst first, detail panel, grid, compare, ex
     assert.equal(await detail.getAttribute('data-node-id'), String(target));
     const fields = await detail.getByTestId('plan-detail-fields').innerText();
     for (const k of Object.keys(nodes[target].fields)) assert.ok(fields.includes(k), `the detail panel lists the field ${k}`);
+    // In the order EXPLAIN printed them (the answer the page decoded left out the fields a
+    // column repeats, and put them back in their places).
+    const names = await detail.getByTestId('plan-detail-fields').locator('dt').allInnerTexts();
+    assert.deepEqual(names, Object.keys(nodes[target].fields));
+    assert.deepEqual(names.slice(0, 3), ['Node Type', 'Parent Relationship', 'Parallel Aware']);
     assert.match(fields, /Rows Removed by Filter/);
     assert.match(await detail.innerText(), /FIX/i, 'the finding comes with its fix');
     assert.match(await detail.innerText(), /CREATE INDEX/);

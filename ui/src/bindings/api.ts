@@ -1202,6 +1202,10 @@ export type NodeTable = {
  */
 columns: Array<string | [string, string[]]>, rows: unknown[][], 
 /**
- * `[PostgreSQL's field name, column or column.key]`, in mask bit order.
+ * `[PostgreSQL's field name, column or column.key]`; `orders` refer to them by position.
  */
-restore: Array<[string, string]>, };
+restore: Array<[string, string]>, 
+/**
+ * The fields' orders the rows' `fields_order` index (see the module's documentation).
+ */
+orders: number[][], };

@@ -353,18 +353,19 @@ export class Api {
  * 10,000 copies of 45 properties (0.4 ms against about 100 ms, and the garbage after it). The
  * buffer counters and `fields` are built the first time they are read, then kept. Fields
  * PostgreSQL printed that a typed column repeats were left out on the wire; the row's
- * `fields_restored` mask says which to put back (see src/plan/wire.rs).
+ * `fields_order` names one of the table's `orders`, which puts them back from their columns
+ * in the order EXPLAIN printed them (see src/plan/wire.rs).
  */
 export function decodeNodes(t: NodeTable): PlanNode[] {
   type RowNode = { [ROW]: unknown[]; [k: string]: unknown };
   const proto: object = {};
   const column = (name: string, get: (this: RowNode) => unknown) =>
     Object.defineProperty(proto, name, { enumerable: true, configurable: true, get });
-  let maskAt = -1;
+  let orderAt = -1;
   let fieldsAt = -1;
   t.columns.forEach((c, i) => {
     if (typeof c === 'string') {
-      if (c === 'fields_restored') maskAt = i;
+      if (c === 'fields_order') orderAt = i;
       else if (c === 'fields') fieldsAt = i;
       else column(c, function () {
         return this[ROW][i];
@@ -387,28 +388,32 @@ export function decodeNodes(t: NodeTable): PlanNode[] {
       return o;
     });
   });
-  // Restored fields in EXPLAIN's order: the plan-shape fields first, the block counts and I/O
-  // times after whatever else the node printed.
-  const tailFrom = t.restore.findIndex(([raw]) => raw === 'Shared Hit Blocks');
-  const restore = t.restore.map(([raw, path], bit) => {
+  const restore = t.restore.map(([raw, path]) => {
     const dot = path.indexOf('.');
-    return { raw, col: dot < 0 ? path : path.slice(0, dot), key: dot < 0 ? null : path.slice(dot + 1), bit };
+    return { raw, col: dot < 0 ? path : path.slice(0, dot), key: dot < 0 ? null : path.slice(dot + 1) };
   });
-  const head = tailFrom < 0 ? restore : restore.slice(0, tailFrom);
-  const tail = tailFrom < 0 ? [] : restore.slice(tailFrom);
+  const orders = t.orders ?? [];
+  const restores = orders.map((o) => o.some((e) => e >= 0));
   column('fields', function () {
     if (this._fields !== undefined) return this._fields;
     const thin = (fieldsAt < 0 ? {} : this[ROW][fieldsAt]) as Record<string, unknown>;
-    const mask = maskAt < 0 ? 0 : (this[ROW][maskAt] as number);
+    const at = orderAt < 0 ? -1 : (this[ROW][orderAt] as number);
     let fields = thin;
-    if (mask) {
-      const value = (e: (typeof restore)[number]) =>
-        e.key === null ? this[e.col] : (this[e.col] as Record<string, unknown>)[e.key];
-      const has = (bit: number) => Math.floor(mask / 2 ** bit) % 2 === 1;
+    if (restores[at]) {
+      // Each entry in turn: a field put back from its column, or (-1) the next one the row kept.
+      const kept = Object.keys(thin);
+      let k = 0;
       fields = {};
-      for (const e of head) if (has(e.bit)) fields[e.raw] = value(e);
-      for (const k in thin) fields[k] = thin[k];
-      for (const e of tail) if (has(e.bit)) fields[e.raw] = value(e);
+      for (const e of orders[at]) {
+        if (e < 0) {
+          const name = kept[k++];
+          if (name !== undefined) fields[name] = thin[name];
+        } else {
+          const r = restore[e];
+          fields[r.raw] = r.key === null ? this[r.col] : (this[r.col] as Record<string, unknown>)[r.key];
+        }
+      }
+      for (; k < kept.length; k++) fields[kept[k]] = thin[kept[k]];
     }
     this._fields = fields;
     return fields;
