@@ -73,6 +73,14 @@ fn explain_analyze_of_a_write_changes_nothing_and_is_audited() {
     assert_eq!(scan["total_rows"], 1000.0);
     // …and was rolled back.
     assert_eq!(pg.psql("SELECT count(*) FROM orders WHERE status = 'refund'"), "1000\n");
+    // The raw plan is PostgreSQL's own text, in its order ("Startup Cost" before "Plan Rows";
+    // sorted keys would put them the other way round).
+    let raw = r["raw"].as_str().unwrap();
+    assert!(raw.trim_start().starts_with('['), "{raw}");
+    assert!(
+        raw.find("\"Startup Cost\"").unwrap() < raw.find("\"Plan Rows\"").unwrap(),
+        "{raw}"
+    );
 
     // Both records of the run are in the audit log.
     let (_, audit) = d.json(&["audit", "list", "--env", "shop"]);

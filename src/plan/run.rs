@@ -374,9 +374,12 @@ pub async fn explain_pg(
                 .execute(&mut *tx)
                 .await?;
         }
-        let raw: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(explained.clone()))
-            .fetch_one(&mut *tx)
-            .await?;
+        // As text (a `RawValue`): the Raw tab shows what PostgreSQL printed, key order included,
+        // and the plan is read by the same reader as a paste.
+        let raw: sqlx::types::Json<Box<serde_json::value::RawValue>> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(explained.clone()))
+                .fetch_one(&mut *tx)
+                .await?;
         Ok::<_, sqlx::Error>(raw)
     };
     let result = run.await;
@@ -392,10 +395,10 @@ pub async fn explain_pg(
     };
     rollback.map_err(|e| crate::probe::classify_pg(e, target))?;
 
-    let raw_text = serde_json::to_string_pretty(&raw).unwrap_or_default();
-    let mut plan = super::from_json(raw, PlanFormat::Json)?;
+    let raw_text = raw.0.get().to_owned();
+    // Read and analysed on a thread with room for deep plans, as a paste is.
+    let mut plan = super::parse(&raw_text)?;
     plan.query = Some(stmt.to_string());
-    super::analyze::analyse(&mut plan);
     if options.analyze {
         notes.push(match kind {
             StatementKind::Write => {
