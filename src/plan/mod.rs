@@ -5,14 +5,14 @@
 //! (`fuzz/`). The flow is:
 //!
 //! ```text
-//! JSON text ───────────────────────── json.rs ──┐
-//! text format ─ text::to_json ─┐                ├─> Plan (flat nodes) ─> analyse
-//! EXPLAIN run here ────────────┴─ serde_json::Value ─ from_json ─┘
+//! JSON (pasted, or EXPLAIN run here) ─ json.rs ─────────┐
+//! text format ─ text::to_json ─ serde_json::Value ─ from_json ─┴─> Plan (flat nodes) ─> analyse
 //! ```
 //!
 //! Both formats land on the JSON shape (the text format's keys are FORMAT JSON's), and every
-//! node is filled in by one function ([`fill`]), so there is one builder and one analysis. A JSON
-//! paste, the big case, is read straight into nodes without a `Value` in between. Nodes are kept
+//! node is filled in by one function ([`fill`]), so there is one builder and one analysis. JSON,
+//! the big case, is read straight into nodes without a `Value` in between, its fields kept in
+//! EXPLAIN's order; SQLite's EXPLAIN QUERY PLAN is built as a `Value` too. Nodes are kept
 //! flat (`Vec<Node>`, pre-order, children by index) so a 10,000-node plan is cheap to walk and to
 //! send to the UI.
 
