@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Both formats land on the JSON shape (the text format's keys are FORMAT JSON's), and every
-//! node is filled in by one function ([`fill`]), so there is one builder and one analysis. JSON,
+//! node is filled in by one function (`fill`), so there is one builder and one analysis. JSON,
 //! the big case, is read straight into nodes without a `Value` in between, its fields kept in
 //! EXPLAIN's order; SQLite's EXPLAIN QUERY PLAN is built as a `Value` too. Nodes are kept
 //! flat (`Vec<Node>`, pre-order, children by index) so a 10,000-node plan is cheap to walk and to
