@@ -336,7 +336,7 @@ pub struct AddArgs {
     pub pgbouncer: Option<String>,
     #[arg(long)]
     pub redis: Option<String>,
-    /// Patroni REST API base URL.
+    /// Patroni REST API base URL; several members' URLs, comma-separated, are tried in turn.
     #[arg(long)]
     pub patroni: Option<String>,
     /// Read the primary's password from standard input.

@@ -74,6 +74,9 @@ fn patroni_switches_over_and_fails_over_with_no_lost_write_and_dbdeck_never_prom
     assert_eq!(bed.info["leader"], "node1");
     let d = DataDir::new();
     let rest1 = bed.node("node1")["rest"].as_str().unwrap().to_owned();
+    // Two endpoints, the first of them dead (nothing listens on port 9): every read of Patroni's
+    // view goes on to the next one.
+    let endpoints = format!("http://127.0.0.1:9,{rest1}");
     let out = d.run(&[
         "env",
         "add",
@@ -83,7 +86,7 @@ fn patroni_switches_over_and_fails_over_with_no_lost_write_and_dbdeck_never_prom
         "--replica",
         &format!("node2={}", bed.url("node2")),
         "--patroni",
-        &rest1,
+        &endpoints,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 

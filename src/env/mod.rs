@@ -631,13 +631,18 @@ impl EnvInput {
             Some(u) => Some(endpoint(Field::Redis, Role::Redis, &u, &["redis", "rediss"], None)?),
             None => None,
         };
+        // One REST URL, or several (any members'), comma-separated: they are tried in turn.
         let patroni = match opt(&self.patroni) {
             Some(u) => {
-                let (url, pw) = split_url(&u, &["http", "https"]).map_err(|m| err(Field::Patroni, m))?;
-                if pw.is_some() {
-                    return Err(err(Field::Patroni, "put no password in the Patroni URL".into()));
+                let mut urls = Vec::new();
+                for part in u.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let (url, pw) = split_url(part, &["http", "https"]).map_err(|m| err(Field::Patroni, m))?;
+                    if pw.is_some() {
+                        return Err(err(Field::Patroni, "put no password in the Patroni URL".into()));
+                    }
+                    urls.push(url);
                 }
-                Some(url)
+                (!urls.is_empty()).then(|| urls.join(","))
             }
             None => None,
         };
@@ -867,6 +872,27 @@ mod tests {
             url: "redis://h".into(),
         }];
         assert_eq!(i.into_environment(None, acct).unwrap_err().field, Field::Replica(0));
+    }
+
+    #[test]
+    fn patroni_takes_several_endpoints_and_no_passwords() {
+        let mut i = input("postgres://h/db");
+        i.patroni = Some(" http://n1:8008 , http://n2:8008/ ,".into());
+        let (env, _) = i.into_environment(None, acct).unwrap();
+        let urls: Vec<&str> = env.patroni.as_deref().unwrap().split(',').collect();
+        assert_eq!(urls.len(), 2, "{urls:?}");
+        assert!(
+            urls[0].starts_with("http://n1:8008") && urls[1].starts_with("http://n2:8008"),
+            "{urls:?}"
+        );
+        let mut i = input("postgres://h/db");
+        i.patroni = Some("http://n1:8008,http://u:topsecret@n2:8008".into());
+        let e = i.into_environment(None, acct).unwrap_err();
+        assert_eq!(e.field, Field::Patroni);
+        assert!(!e.message.contains("topsecret"), "{}", e.message);
+        let mut i = input("postgres://h/db");
+        i.patroni = Some("http://n1:8008,ftp://n2".into());
+        assert_eq!(i.into_environment(None, acct).unwrap_err().field, Field::Patroni);
     }
 
     #[test]

@@ -1701,7 +1701,7 @@ pub async fn rejoin(ctx: &FlowCtx<'_>, node: &str) -> Result<FlowReport, ApiErro
             ErrorCode::Conflict,
             format!(
                 "'{}' is managed by Patroni ({}), which rejoins its members itself (pg_rewind when use_pg_rewind is on)",
-                ctx.cluster.env, p.base
+                ctx.cluster.env, p.base()
             ),
         )
         .with_hint("watch the member come back in `dbdeck replication status`, or use `patronictl reinit` for a member that cannot"));
@@ -1968,7 +1968,7 @@ pub async fn rejoin(ctx: &FlowCtx<'_>, node: &str) -> Result<FlowReport, ApiErro
 /// configured endpoint, or any member's when that one is down.
 async fn await_patroni_leader(p: &Patroni, cand: &NodeConf, timeout: Duration) -> Result<PatroniCluster, ApiError> {
     let deadline = Instant::now() + timeout;
-    let mut rests: Vec<String> = vec![p.base.clone()];
+    let mut rests: Vec<String> = p.bases.clone();
     let mut last = String::from("no answer yet");
     loop {
         for base in rests.clone() {
@@ -2058,17 +2058,19 @@ async fn patroni_promote<R: EnvRepoint>(
             ErrorCode::Conflict,
             format!(
                 "{} ({}) is not a member of the Patroni cluster at {}",
-                cand.name, cand.address, p.base
+                cand.name,
+                cand.address,
+                p.base()
             ),
         ));
     };
     let (rest, body) = match (kind, &leader) {
         ("switchover", Some(l)) => (
-            l.rest().unwrap_or_else(|| p.base.clone()),
+            l.rest().unwrap_or_else(|| p.base().to_owned()),
             serde_json::json!({ "leader": l.name, "candidate": member.name }),
         ),
         _ => (
-            member.rest().unwrap_or_else(|| p.base.clone()),
+            member.rest().unwrap_or_else(|| p.base().to_owned()),
             serde_json::json!({ "candidate": member.name }),
         ),
     };
@@ -2147,7 +2149,9 @@ async fn patroni_promote<R: EnvRepoint>(
         .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let settled = loop {
-        if let Ok(c) = p.cluster_from(&member.rest().unwrap_or_else(|| p.base.clone())).await
+        if let Ok(c) = p
+            .cluster_from(&member.rest().unwrap_or_else(|| p.base().to_owned()))
+            .await
             && c.members.iter().all(|m| m.is_leader() || m.state == "streaming")
         {
             break Ok(c);

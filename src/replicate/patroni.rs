@@ -85,23 +85,38 @@ impl PatroniCluster {
     }
 }
 
-/// A client of one Patroni REST endpoint (any member's).
+/// A client of a Patroni cluster's REST API, through the endpoints the environment names (any
+/// member's answers for the cluster; several, comma-separated, are tried in turn, so the view
+/// survives the loss of the member the first one is on).
 #[derive(Debug, Clone)]
 pub struct Patroni {
-    pub base: String,
+    /// The configured endpoints, in the order they are tried; never empty.
+    pub bases: Vec<String>,
     http: reqwest::Client,
 }
 
 impl Patroni {
-    pub fn new(base: &str, timeout: Duration) -> Result<Self, ApiError> {
+    /// `urls`: one REST base URL, or several separated by commas.
+    pub fn new(urls: &str, timeout: Duration) -> Result<Self, ApiError> {
+        let bases: Vec<String> = urls
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if bases.is_empty() {
+            return Err(ApiError::invalid("the environment names no Patroni REST URL"));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .build()
             .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot make an HTTP client: {e}")))?;
-        Ok(Patroni {
-            base: base.trim_end_matches('/').to_owned(),
-            http,
-        })
+        Ok(Patroni { bases, http })
+    }
+
+    /// The first configured endpoint (what messages name).
+    pub fn base(&self) -> &str {
+        &self.bases[0]
     }
 
     fn unreachable(&self, url: &str, e: reqwest::Error) -> ApiError {
@@ -114,9 +129,22 @@ impl Patroni {
             .with_hint("check the environment's Patroni REST URL (restapi.connect_address)")
     }
 
-    /// `GET /cluster` from the configured endpoint.
+    /// `GET /cluster` from the first configured endpoint that answers. When none does, the
+    /// error is the first one's, naming every endpoint tried.
     pub async fn cluster(&self) -> Result<PatroniCluster, ApiError> {
-        self.cluster_from(&self.base).await
+        let mut failed: Vec<ApiError> = Vec::new();
+        for base in &self.bases {
+            match self.cluster_from(base).await {
+                Ok(c) => return Ok(c),
+                Err(e) => failed.push(e),
+            }
+        }
+        let all = failed.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+        let mut first = failed.swap_remove(0);
+        if self.bases.len() > 1 {
+            first.message = format!("none of the {} Patroni endpoints answered: {all}", self.bases.len());
+        }
+        Err(first)
     }
 
     /// `GET /cluster` from `base` (another member's REST address, when the configured one is
@@ -182,6 +210,52 @@ impl Patroni {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_endpoints_are_kept_in_order() {
+        let p = Patroni::new(" http://a:8008/ , http://b:8008,,", Duration::from_secs(1)).unwrap();
+        assert_eq!(p.bases, ["http://a:8008", "http://b:8008"]);
+        assert_eq!(p.base(), "http://a:8008");
+        assert!(Patroni::new(" , ", Duration::from_secs(1)).is_err());
+    }
+
+    /// The first endpoint refuses (nothing listens there); the second answers for the cluster.
+    #[tokio::test]
+    async fn the_next_endpoint_answers_when_the_first_is_down() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live_port = live.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = live.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let body = r#"{"members":[{"name":"n1","role":"leader","state":"running"}]}"#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
+            }
+        });
+        let urls = format!("http://127.0.0.1:{dead_port},http://127.0.0.1:{live_port}");
+        let p = Patroni::new(&urls, Duration::from_secs(2)).unwrap();
+        assert_eq!(p.cluster().await.unwrap().leader().unwrap().name, "n1");
+
+        let p = Patroni::new(
+            &format!("http://127.0.0.1:{dead_port},http://127.0.0.1:{dead_port}"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let e = p.cluster().await.unwrap_err();
+        assert!(
+            e.message.starts_with("none of the 2 Patroni endpoints answered"),
+            "{}",
+            e.message
+        );
+    }
 
     #[test]
     fn reads_a_cluster_with_unknown_lag_and_no_timeline() {
