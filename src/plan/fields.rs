@@ -44,25 +44,6 @@ impl Fields {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// Set `key`, keeping its place when it is there already; the old value is returned.
-    pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
-        match self.get_mut(key) {
-            Some(v) => Some(std::mem::replace(v, value)),
-            None => {
-                self.0.push((name(key), value));
-                None
-            }
-        }
-    }
-
     /// Append a field read from JSON. A name PostgreSQL printed twice keeps its last value, in
     /// its first place (as a JSON object read into a map would).
     pub(crate) fn push(&mut self, key: FieldName, value: Value) {
@@ -70,11 +51,6 @@ impl Fields {
             Some((_, v)) => *v = value,
             None => self.0.push((key, value)),
         }
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(i).1)
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {

@@ -34,7 +34,11 @@ pub(super) struct Walk {
 
 impl Walk {
     fn refuse<E: de::Error>(&mut self, why: String) -> E {
-        self.refused = Some(ParseError::new(why));
+        self.refuse_with(ParseError::new(why))
+    }
+
+    fn refuse_with<E: de::Error>(&mut self, e: ParseError) -> E {
+        self.refused = Some(e);
         E::custom("refused")
     }
 }
@@ -210,10 +214,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 fields.push(k, v);
             }
         }
-        fill(&mut walk.nodes[id as usize], fields).map_err(|e| {
-            walk.refused = Some(e);
-            de::Error::custom("refused")
-        })
+        fill(&mut walk.nodes[id as usize], fields).map_err(|e| walk.refuse_with(e))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         let why = self.not_an_object();

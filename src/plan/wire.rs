@@ -39,7 +39,7 @@ pub struct NodeTable {
     pub orders: Vec<Vec<i8>>,
 }
 
-/// The nodes and each one's mask of fields left out.
+/// The nodes, and per node what is left out of its fields and which order puts them back.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     nodes: Vec<Node>,
