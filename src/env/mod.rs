@@ -635,7 +635,7 @@ impl EnvInput {
         let patroni = match opt(&self.patroni) {
             Some(u) => {
                 let mut urls = Vec::new();
-                for part in u.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                for part in patroni_endpoints(&u) {
                     let (url, pw) = split_url(part, &["http", "https"]).map_err(|m| err(Field::Patroni, m))?;
                     if pw.is_some() {
                         return Err(err(Field::Patroni, "put no password in the Patroni URL".into()));
@@ -705,6 +705,12 @@ fn engine_of(url: &str) -> Option<Engine> {
         "sqlite" => Some(Engine::Sqlite),
         _ => None,
     }
+}
+
+/// The endpoints of an environment's Patroni setting: one REST URL, or several separated by
+/// commas (blanks ignored).
+pub fn patroni_endpoints(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
 /// Parse a URL, check its scheme, and take its password out. The message of an error never

@@ -98,11 +98,8 @@ pub struct Patroni {
 impl Patroni {
     /// `urls`: one REST base URL, or several separated by commas.
     pub fn new(urls: &str, timeout: Duration) -> Result<Self, ApiError> {
-        let bases: Vec<String> = urls
-            .split(',')
-            .map(|u| u.trim().trim_end_matches('/'))
-            .filter(|u| !u.is_empty())
-            .map(str::to_owned)
+        let bases: Vec<String> = crate::env::patroni_endpoints(urls)
+            .map(|u| u.trim_end_matches('/').to_owned())
             .collect();
         if bases.is_empty() {
             return Err(ApiError::invalid("the environment names no Patroni REST URL"));
